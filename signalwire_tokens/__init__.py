@@ -1,0 +1,61 @@
+"""An asyncio client for SignalWire's token APIs: project API tokens and chat tokens."""
+
+from ._client import SignalWireClient
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeoutError,
+    ErrorDetail,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    SignalWireError,
+    TransportError,
+    UnexpectedResponseError,
+    UnprocessableEntityError,
+)
+from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response
+from ._models import ApiToken, BatchItem, ChannelPermissions, ChatToken, ChatTokenRequest, Permission
+from ._retry import RetryPolicy
+from ._version import __version__
+
+__all__ = [
+    "ApiError",
+    "ApiToken",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchItem",
+    "ChannelPermissions",
+    "ChatToken",
+    "ChatTokenRequest",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "ConnectionLostError",
+    "ErrorDetail",
+    "FormBody",
+    "Handler",
+    "InvalidRequestError",
+    "JsonBody",
+    "Middleware",
+    "NotFoundError",
+    "Permission",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Request",
+    "RequestTimeoutError",
+    "Response",
+    "RetryPolicy",
+    "ServerError",
+    "SignalWireClient",
+    "SignalWireError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "UnprocessableEntityError",
+    "__version__",
+]

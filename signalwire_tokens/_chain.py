@@ -1,0 +1,101 @@
+"""The built-in middlewares (auth header, body encoding, error decoding) and the chain that joins them.
+
+Encoding and the auth header are pure functions of a request; the middlewares are thin wrappers around them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+from yarl import URL
+
+from ._decode import decode_error
+from ._errors import InvalidRequestError
+from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response
+
+__all__ = ["AuthHeader", "build_chain", "decode_errors", "encode_body", "encode_request"]
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def dump_json(data: Any) -> str:
+    """The compact JSON the library sends (and measures ``state`` with)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_request(request: Request) -> Request:
+    """The request with its body as bytes and the matching Content-Type."""
+    body = request.body
+    if isinstance(body, FormBody):
+        encoded, content_type = urlencode(body.fields).encode("ascii"), FORM
+    elif isinstance(body, JsonBody):
+        encoded, content_type = dump_json(body.data).encode("utf-8"), JSON
+    else:
+        return request
+    return attrs.evolve(request, body=encoded).with_header("Content-Type", content_type)
+
+
+async def encode_body(request: Request, call_next: Handler) -> Response:
+    return await call_next(encode_request(request))
+
+
+async def decode_errors(request: Request, call_next: Handler) -> Response:
+    """Raise the typed :class:`ApiError` for any status that is not 2xx (a 3xx included: nothing is followed)."""
+    response = await call_next(request)
+    if not response.ok:
+        raise decode_error(response)
+    return response
+
+
+@attrs.frozen(repr=False)
+class AuthHeader:
+    """Adds HTTP Basic credentials, but only to requests for the client's own origin.
+
+    The header is built here rather than with aiohttp's ``BasicAuth`` (deprecated in 3.14), and bound to one
+    origin so that a middleware that rewrites the URL cannot send the credentials elsewhere.
+    """
+
+    origin: URL
+    _header: str
+
+    @classmethod
+    def basic(cls, origin: URL, username: str, password: str) -> AuthHeader:
+        credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        return cls(origin, f"Basic {credentials}")
+
+    async def __call__(self, request: Request, call_next: Handler) -> Response:
+        if request.url.origin() != self.origin:
+            raise InvalidRequestError(
+                f"refusing to send credentials to {request.url.origin()}: the client is bound to {self.origin}"
+            )
+        return await call_next(request.with_header("Authorization", self._header))
+
+    def __repr__(self) -> str:
+        return f"AuthHeader(origin={str(self.origin)!r}, header='Basic ***')"
+
+
+class _Link:
+    """One middleware bound to the rest of the chain; returns its awaitable without another coroutine frame."""
+
+    __slots__ = ("_middleware", "_next")
+
+    def __init__(self, middleware: Middleware, call_next: Handler) -> None:
+        self._middleware = middleware
+        self._next = call_next
+
+    def __call__(self, request: Request) -> Awaitable[Response]:
+        return self._middleware(request, self._next)
+
+
+def build_chain(middlewares: Sequence[Middleware], transport: Handler) -> Handler:
+    """Join middlewares into one handler; the first one given is the outermost."""
+    handler = transport
+    for middleware in reversed(middlewares):
+        handler = _Link(middleware, handler)
+    return handler

@@ -1,0 +1,147 @@
+"""SignalWireClient: configuration, credentials, the session's lifecycle and the assembled middleware chain."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from ._api_tokens import ApiTokens
+from ._chain import AuthHeader, build_chain, decode_errors, encode_body
+from ._chat_tokens import ChatTokens
+from ._config import check_api_token, check_project_id, resolve_base_url
+from ._errors import InvalidRequestError
+from ._http import UNKNOWN_OUTCOME, Body, Middleware, Request, Response
+from ._retry import RetryMiddleware, RetryPolicy
+from ._transport import AiohttpTransport
+from ._validate import check_int, check_seconds
+from ._version import __version__
+
+__all__ = ["SignalWireClient"]
+
+_ENV = {"space": "SIGNALWIRE_SPACE", "project_id": "SIGNALWIRE_PROJECT_ID", "api_token": "SIGNALWIRE_API_TOKEN"}
+_USER_AGENT = f"signalwire-tokens/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
+
+
+def _check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
+    if isinstance(middlewares, (str, bytes)) or not isinstance(middlewares, Sequence):
+        raise InvalidRequestError(f"{name} must be a sequence of middlewares")
+    for middleware in middlewares:
+        if not callable(middleware):
+            raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}")
+    return tuple(middlewares)
+
+
+class SignalWireClient:
+    """An asyncio client for SignalWire's token APIs, safe to share between any number of tasks.
+
+    Every call runs through one middleware chain::
+
+        middlewares -> auth header -> body encoding -> retry -> attempt_middlewares -> error decoding -> transport
+
+    ``middlewares`` see each call once, however many attempts it takes; ``attempt_middlewares`` see every attempt
+    and its raw response (an error status included, before it becomes an exception).
+    """
+
+    def __init__(
+        self,
+        space: str | None,
+        project_id: str,
+        api_token: str,
+        *,
+        base_url: str | URL | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        middlewares: Sequence[Middleware] = (),
+        attempt_middlewares: Sequence[Middleware] = (),
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self.base_url = resolve_base_url(space, base_url)
+        self.project_id = check_project_id(project_id)
+        retry = RetryPolicy() if retry is None else retry
+        if not isinstance(retry, RetryPolicy):
+            raise InvalidRequestError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidRequestError(f"session must be an aiohttp.ClientSession, got {type(session).__name__}")
+        self.retry = retry
+        self.timeout = check_seconds("timeout", timeout, positive=True)
+        self._transport = AiohttpTransport(
+            timeout=self.timeout,
+            max_connections=check_int("max_connections", max_connections, minimum=1),
+            session=session,
+        )
+        auth = AuthHeader.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
+        self._handler = build_chain(
+            [
+                *_check_middlewares("middlewares", middlewares),
+                auth,
+                encode_body,
+                RetryMiddleware(retry),
+                *_check_middlewares("attempt_middlewares", attempt_middlewares),
+                decode_errors,
+            ],
+            self._transport,
+        )
+        self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
+        self.api_tokens = ApiTokens(self)
+        self.chat_tokens = ChatTokens(self)
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:
+        """A client configured from SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN.
+
+        Keyword arguments override the environment (and pass any other constructor option).
+        """
+        env = os.environ if environ is None else environ
+        settings = {name: overrides.pop(name, None) or env.get(var) or None for name, var in _ENV.items()}
+        needed = [name for name in ("project_id", "api_token") if settings[name] is None]
+        if settings["space"] is None and overrides.get("base_url") is None:
+            needed.insert(0, "space")
+        if needed:
+            missing = ", ".join(_ENV[name] for name in needed)
+            raise InvalidRequestError(f"set {missing} in the environment (or pass them as keyword arguments)")
+        return cls(settings["space"], settings["project_id"], settings["api_token"], **overrides)  # type: ignore[arg-type]
+
+    def url(self, path: str) -> URL:
+        """The absolute URL of an API path such as ``/api/chat/tokens``."""
+        return self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        operation: str,
+        *,
+        body: Body = None,
+        idempotent: bool = True,
+        unknown_outcome_note: str | None = None,
+    ) -> Response:
+        """Run one call through the chain; the resources use this, and so can a user for another endpoint."""
+        note = unknown_outcome_note or UNKNOWN_OUTCOME
+        return await self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note))
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the session the client made (a session passed in is left open). Safe to call twice."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> SignalWireClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"SignalWireClient(base_url={str(self.base_url)!r}, project_id={self.project_id!r})"

@@ -1,0 +1,98 @@
+"""The library's own immutable request and response, and the middleware signature.
+
+They are deliberately not aiohttp's, so the chain runs the same under aioresponses, the fake space or the real
+API, and a test can build and inspect them with no event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+__all__ = ["FormBody", "Handler", "JsonBody", "Middleware", "Request", "Response"]
+
+
+def _freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
+    if isinstance(headers, CIMultiDictProxy):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers or {}))
+
+
+@attrs.frozen
+class FormBody:
+    """An ``application/x-www-form-urlencoded`` body; a key may repeat (``permissions=a&permissions=b``)."""
+
+    fields: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen
+class JsonBody:
+    """An ``application/json`` body: already-unstructured data (dicts, lists, strings, numbers, booleans)."""
+
+    data: Any = attrs.field(hash=False)
+
+
+UNKNOWN_OUTCOME = "the API may have acted on the request"
+
+Body = FormBody | JsonBody | bytes | None
+
+
+@attrs.frozen
+class Request:
+    """One call to the API, as it travels down the middleware chain.
+
+    A middleware changes a request by making a new one: ``attrs.evolve(request, ...)`` or :meth:`with_header`.
+    ``body`` is a :class:`FormBody` or :class:`JsonBody` above the encoding middleware and ``bytes`` below it.
+    """
+
+    method: str
+    url: URL
+    operation: str
+    idempotent: bool
+    headers: CIMultiDictProxy[str] = attrs.field(factory=lambda: _freeze_headers(None), converter=_freeze_headers)
+    body: Body = attrs.field(default=None, repr=False)
+    #: 1 for the first attempt; the retry middleware numbers the later ones.
+    attempt: int = 1
+    #: What an unknown outcome means for the caller when ``idempotent`` is false.
+    unknown_outcome_note: str = UNKNOWN_OUTCOME
+
+    def with_header(self, name: str, value: str) -> Request:
+        headers = CIMultiDict(self.headers)
+        headers[name] = value
+        return attrs.evolve(self, headers=CIMultiDictProxy(headers))
+
+    def __repr__(self) -> str:
+        # Headers are left out on purpose: they hold the Authorization header.
+        return f"Request({self.method} {self.url.path}, operation={self.operation!r}, attempt={self.attempt})"
+
+
+@attrs.frozen
+class Response:
+    """What the transport read: the status, headers and whole body of one attempt."""
+
+    status: int
+    headers: CIMultiDictProxy[str] = attrs.field(converter=_freeze_headers)
+    body: bytes = attrs.field(repr=False)
+    request: Request
+    attempt: int = 1
+    #: Seconds from sending the request to reading the whole body.
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, operation={self.request.operation!r}, attempt={self.attempt})"
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+Middleware = Callable[[Request, Handler], Awaitable[Response]]

@@ -1,0 +1,232 @@
+"""Request and result classes: frozen, slotted attrs classes that check every documented limit on creation."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from ._chain import dump_json
+from ._errors import InvalidRequestError, SignalWireError
+from ._validate import check_str, check_uuid, mask
+
+__all__ = [
+    "ApiToken",
+    "BatchItem",
+    "ChannelPermissions",
+    "ChatToken",
+    "ChatTokenRequest",
+    "CreateApiTokenRequest",
+    "Permission",
+    "UpdateApiTokenRequest",
+]
+
+MAX_TTL_MINUTES = 43_200
+MAX_CHANNELS = 500
+MAX_CHANNEL_NAME = 250
+MAX_MEMBER_ID = 250
+MAX_STATE_CHARS = 2_000
+RESERVED_CHANNEL_PREFIX = "sw_"
+
+
+class Permission(str, enum.Enum):
+    """The scopes an API token can be given."""
+
+    CALLING = "calling"
+    CHAT = "chat"
+    DATASPHERE = "datasphere"
+    FAX = "fax"
+    MANAGEMENT = "management"
+    MESSAGING = "messaging"
+    NUMBERS = "numbers"
+    PUBSUB = "pubsub"
+    STORAGE = "storage"
+    TASKING = "tasking"
+    VIDEO = "video"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_PERMISSION_VALUES = frozenset(p.value for p in Permission)
+_VALID_PERMISSIONS = ", ".join(sorted(_PERMISSION_VALUES))
+
+
+def _permissions(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidRequestError(
+            f"permissions must be a list of permission names (valid: {_VALID_PERMISSIONS}), got {type(value).__name__}"
+        )
+    names = []
+    for item in value:
+        name = item.value if isinstance(item, Permission) else item
+        if name not in _PERMISSION_VALUES:
+            raise InvalidRequestError(f"unknown permission {item!r}; valid permissions are: {_VALID_PERMISSIONS}")
+        names.append(name)
+    return tuple(names)
+
+
+def _optional_permissions(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else _permissions(value)
+
+
+def _name(value: Any) -> str:
+    return check_str("name", value, min_length=1)
+
+
+def _optional_name(value: Any) -> str | None:
+    return None if value is None else _name(value)
+
+
+def _optional_subproject(value: Any) -> str | None:
+    return None if value is None else check_uuid("subproject_id", value)
+
+
+@attrs.frozen
+class CreateApiTokenRequest:
+    name: str = attrs.field(converter=_name)
+    permissions: tuple[str, ...] = attrs.field(converter=_permissions)
+    subproject_id: str | None = attrs.field(default=None, converter=_optional_subproject)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.permissions:
+            raise InvalidRequestError(f"permissions needs at least one of: {_VALID_PERMISSIONS}")
+
+
+@attrs.frozen
+class UpdateApiTokenRequest:
+    name: str | None = attrs.field(default=None, converter=_optional_name)
+    permissions: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_permissions)
+
+    def __attrs_post_init__(self) -> None:
+        if self.name is None and self.permissions is None:
+            raise InvalidRequestError("update needs at least one of name and permissions")
+
+
+@attrs.frozen
+class ApiToken:
+    """An API token as the API returned it. ``token`` is the secret; the repr shows only its ends."""
+
+    id: str
+    name: str
+    permissions: tuple[str, ...]
+    token: str = attrs.field(repr=mask)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+@attrs.frozen
+class ChannelPermissions:
+    """What a chat token may do on one channel: read, write, or both (at least one must be true)."""
+
+    read: bool = False
+    write: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        _flag("read", self.read)
+        _flag("write", self.write)
+        if not (self.read or self.write):
+            raise InvalidRequestError("a channel needs read and/or write set to True")
+
+
+ChannelsInput = Mapping[str, ChannelPermissions | Mapping[str, bool]]
+
+
+def _channel(name: Any, value: Any) -> ChannelPermissions:
+    if not isinstance(name, str):
+        raise InvalidRequestError(f"a channel name must be a string, got {type(name).__name__}")
+    where = f"channel {name!r}"
+    if not 1 <= len(name) <= MAX_CHANNEL_NAME:
+        raise InvalidRequestError(f"{where[:60]}: a channel name must be 1..{MAX_CHANNEL_NAME} characters long")
+    if name.startswith(RESERVED_CHANNEL_PREFIX):
+        raise InvalidRequestError(f"{where}: names starting with {RESERVED_CHANNEL_PREFIX!r} are reserved")
+    if isinstance(value, ChannelPermissions):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(f"{where}: permissions must be ChannelPermissions or a dict, got {value!r}")
+    unknown = set(value) - {"read", "write"}
+    if unknown:
+        raise InvalidRequestError(f"{where}: unknown keys {sorted(map(str, unknown))}; only read and write are allowed")
+    try:
+        return ChannelPermissions(**value)
+    except InvalidRequestError as error:
+        raise InvalidRequestError(f"{where}: {error.message}") from None
+
+
+def _channels(value: Any) -> Mapping[str, ChannelPermissions]:
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(f"channels must be a dict of channel name to permissions, got {type(value).__name__}")
+    if not 1 <= len(value) <= MAX_CHANNELS:
+        raise InvalidRequestError(f"channels must hold 1..{MAX_CHANNELS} entries, got {len(value)}")
+    return MappingProxyType({name: _channel(name, perms) for name, perms in value.items()})
+
+
+def _ttl(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL_MINUTES:
+        raise InvalidRequestError(f"ttl must be an int number of minutes in 1..{MAX_TTL_MINUTES}, got {value!r}")
+    return value
+
+
+def _member_id(value: Any) -> str | None:
+    return None if value is None else check_str("member_id", value, max_length=MAX_MEMBER_ID)
+
+
+def _state(value: Any) -> Mapping[str, Any] | None:
+    """A private, read-only copy of a JSON object of at most 2,000 characters serialized."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(f"state must be a JSON object (a dict), got {type(value).__name__}")
+    if any(not isinstance(key, str) for key in value):
+        raise InvalidRequestError("state keys must be strings")
+    try:
+        serialized = dump_json(dict(value))
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(f"state must be valid JSON: {error}") from None
+    if len(serialized) > MAX_STATE_CHARS:
+        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
+    return MappingProxyType(json.loads(serialized))
+
+
+@attrs.frozen
+class ChatTokenRequest:
+    """One chat token to mint; checked against every documented limit when made."""
+
+    ttl: int = attrs.field(converter=_ttl)
+    channels: Mapping[str, ChannelPermissions] = attrs.field(converter=_channels, hash=False)
+    member_id: str | None = attrs.field(default=None, converter=_member_id)
+    state: Mapping[str, Any] | None = attrs.field(default=None, converter=_state, hash=False)
+
+
+@attrs.frozen
+class ChatToken:
+    """A minted chat token. ``token`` is the JWT; the repr shows only its ends."""
+
+    token: str = attrs.field(repr=mask)
+    member_id: str | None
+    #: When the token expires, at the latest: the time the request was sent plus ``ttl`` (aware, UTC).
+    expires_at: datetime
+
+
+@attrs.frozen
+class BatchItem:
+    """The outcome of one request of a batch: a token or the error that prevented it."""
+
+    index: int
+    #: The :class:`ChatTokenRequest` (or, when it could not become one, the input item as given).
+    request: Any
+    token: ChatToken | None = None
+    error: SignalWireError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

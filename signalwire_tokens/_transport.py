@@ -1,0 +1,103 @@
+"""The only code that touches aiohttp: a :class:`Request` in, a :class:`Response` out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+
+from ._errors import ConnectError, ConnectionLostError, ConnectTimeoutError, RequestTimeoutError, TransportError
+from ._http import Request, Response
+
+__all__ = ["AiohttpTransport"]
+
+log = logging.getLogger("signalwire_tokens")
+
+
+def _translate(error: BaseException, request: Request, timeout: float) -> TransportError:
+    """Our error for an aiohttp one, saying whether the request can have left.
+
+    The aiohttp exception is described, not chained: some carry the request's headers (the credentials).
+    """
+    where = {"method": request.method, "url": str(request.url)}
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeoutError(f"could not connect within {timeout:g} s", **where)
+    if isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return RequestTimeoutError(f"no answer within {timeout:g} s", **where)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return ConnectError(f"could not connect: {error.os_error}", **where)
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return ConnectionLostError("the server closed the connection before answering", **where)
+    return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
+
+
+class AiohttpTransport:
+    """Sends requests over one ``aiohttp.ClientSession``, made lazily in the running loop and reused.
+
+    A session passed in is shared: it is used as it is and never closed here.
+    """
+
+    def __init__(self, *, timeout: float, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout_seconds = timeout
+        self._max_connections = max_connections
+        self._session = session
+        self._owns_session = session is None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            if self._closed:
+                raise RuntimeError("the SignalWireClient is closed")
+            # Made here, not in __init__, so it belongs to the loop that uses it. No await between the check and
+            # the assignment, so concurrent first calls share one session.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    async def __call__(self, request: Request) -> Response:
+        session = self._get_session()
+        started = time.perf_counter()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as raw:
+                body = await raw.read()
+                response = Response(
+                    raw.status, raw.headers, body, request, request.attempt, time.perf_counter() - started
+                )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            failure = _translate(error, request, self._timeout_seconds)
+        else:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %d (attempt %d, %.1f ms)",
+                    request.method,
+                    request.url.path,
+                    response.status,
+                    request.attempt,
+                    response.elapsed * 1000,
+                )
+            return response
+        log.debug("%s %s failed: %s (attempt %d)", request.method, request.url.path, failure.message, request.attempt)
+        # Raised outside the except block so the aiohttp exception is not even the implicit __context__.
+        raise failure
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()

@@ -1,0 +1,51 @@
+"""Checks shared by the models and the client: each raises a clear :class:`InvalidRequestError`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._errors import InvalidRequestError
+
+__all__ = ["check_int", "check_seconds", "check_str", "check_uuid", "mask"]
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def check_str(name: str, value: Any, *, min_length: int = 0, max_length: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) < min_length:
+        raise InvalidRequestError(f"{name} must be at least {min_length} character(s) long")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidRequestError(f"{name} must be at most {max_length} characters long, got {len(value)}")
+    return value
+
+
+def check_uuid(name: str, value: Any) -> str:
+    """A UUID in its canonical 8-4-4-4-12 form; nothing else can reach a URL path."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        shown = repr(value) if isinstance(value, str) and len(value) <= 64 else type(value).__name__
+        raise InvalidRequestError(f"{name} must be a UUID like 'ea14556a-984f-11ee-b9d1-0242ac120002', got {shown}")
+    return value
+
+
+def mask(secret: str) -> str:
+    """A secret as a repr may show it: a few characters at each end of a long one, nothing of a short one."""
+    if len(secret) < 16:
+        return "'***'"
+    return f"'{secret[:4]}…{secret[-4:]}'"
+
+
+def check_int(name: str, value: Any, *, minimum: int) -> int:
+    # bool is an int to Python, never to the API.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidRequestError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_seconds(name: str, value: Any, *, positive: bool = False) -> float:
+    valid = not isinstance(value, bool) and isinstance(value, (int, float)) and (value > 0 if positive else value >= 0)
+    if not valid:
+        raise InvalidRequestError(f"{name} must be a number of seconds {'>' if positive else '>='} 0, got {value!r}")
+    return float(value)

@@ -1,0 +1,32 @@
+"""pytest fixtures for testing code that uses signalwire-tokens, offline.
+
+Registered automatically (a ``pytest11`` entry point) when the package is installed:
+
+- ``signalwire_fake``: a started :class:`FakeSignalWire`, closed after the test;
+- ``signalwire_client``: a :class:`SignalWireClient` bound to it, closed after the test.
+
+Both are async fixtures and need pytest-asyncio; without it they are simply not defined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from .._client import SignalWireClient
+from ._fake import FakeSignalWire
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the fixtures need pytest-asyncio
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def signalwire_fake() -> AsyncIterator[FakeSignalWire]:
+        async with FakeSignalWire() as fake:
+            yield fake
+
+    @pytest_asyncio.fixture
+    async def signalwire_client(signalwire_fake: FakeSignalWire) -> AsyncIterator[SignalWireClient]:
+        async with signalwire_fake.client() as client:
+            yield client
