@@ -14,7 +14,7 @@ from ._validate import check_int
 __all__ = ["BatchStream"]
 
 Mint = Callable[[ChatTokenRequest], Awaitable[ChatToken]]
-_DONE = object()
+Outcome = BatchItem | BaseException | None  # None: every worker is done
 
 
 def _as_request(item: Any) -> ChatTokenRequest:
@@ -27,88 +27,91 @@ def _as_request(item: Any) -> ChatTokenRequest:
     )
 
 
-class BatchStream(AsyncIterator[BatchItem]):
-    """The async iterator ``create_many`` returns.
+class _Pool:
+    """The workers and what they share. Kept apart from :class:`BatchStream` so that the running workers do not
+    keep the stream alive: when the consumer drops the stream, its ``__del__`` can cancel them."""
 
-    ``concurrency`` workers each pull one request, mint it and queue the outcome. A worker pulls only while fewer
-    than ``concurrency`` outcomes are pulled but not yet taken by the consumer, so the input is never read more
-    than ``concurrency`` items ahead and memory stays flat however long the input is.
-
-    Breaking out of ``async for`` cancels the workers; ``aclose()`` (or ``async with``) also waits for them.
-    """
-
-    def __init__(self, mint: Mint, requests: Iterable[Any] | AsyncIterable[Any], *, concurrency: int = 32) -> None:
-        self._concurrency = check_int("concurrency", concurrency, minimum=1)
-        self._sync_source: Iterator[Any] | None = None
-        self._async_source: AsyncIterator[Any] | None = None
+    def __init__(self, mint: Mint, requests: Iterable[Any] | AsyncIterable[Any], concurrency: int) -> None:
+        self.mint = mint
+        self.sync_source: Iterator[Any] | None = None
+        self.async_source: AsyncIterator[Any] | None = None
         if isinstance(requests, AsyncIterable):
-            self._async_source = aiter(requests)
-        elif isinstance(requests, Iterable):
-            self._sync_source = iter(requests)
+            self.async_source = aiter(requests)
         else:
-            raise InvalidRequestError(f"requests must be an iterable or async iterable, not {type(requests).__name__}")
-        self._mint = mint
-        self._next_index = 0
-        self._exhausted = False
-        self._workers: list[asyncio.Task[None]] = []
-        self._running = 0
-        self._outcomes: asyncio.Queue[BatchItem | BaseException | object] | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._pull_lock: asyncio.Lock | None = None
-        self._closed = False
+            self.sync_source = iter(requests)
+        self.outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        # A slot is held from pulling a request until the consumer takes its outcome: the input is never read
+        # more than ``concurrency`` items ahead of the consumer, and memory stays flat for any input size.
+        self.slots = asyncio.Semaphore(concurrency)
+        self.pull_lock = asyncio.Lock()
+        self.next_index = 0
+        self.exhausted = False
+        self.running = concurrency
+        self.workers = [asyncio.ensure_future(self.work()) for _ in range(concurrency)]
 
-    def _start(self) -> asyncio.Queue[BatchItem | BaseException | object]:
-        self._outcomes = asyncio.Queue()
-        self._slots = asyncio.Semaphore(self._concurrency)
-        self._pull_lock = asyncio.Lock()
-        self._running = self._concurrency
-        self._workers = [asyncio.ensure_future(self._work()) for _ in range(self._concurrency)]
-        return self._outcomes
-
-    async def _pull(self) -> tuple[int, Any] | None:
+    async def pull(self) -> tuple[int, Any] | None:
         try:
-            if self._sync_source is not None:
-                if self._exhausted:
+            if self.sync_source is not None:
+                if self.exhausted:
                     return None
-                item = next(self._sync_source)
+                item = next(self.sync_source)
             else:
-                assert self._async_source is not None
-                assert self._pull_lock is not None
+                assert self.async_source is not None
                 # An async generator cannot be advanced by two tasks at once.
-                async with self._pull_lock:
-                    if self._exhausted:
+                async with self.pull_lock:
+                    if self.exhausted:
                         return None
-                    item = await self._async_source.__anext__()
+                    item = await self.async_source.__anext__()
         except (StopIteration, StopAsyncIteration):
-            self._exhausted = True
+            self.exhausted = True
             return None
-        index, self._next_index = self._next_index, self._next_index + 1
+        index, self.next_index = self.next_index, self.next_index + 1
         return index, item
 
-    async def _work(self) -> None:
-        assert self._outcomes is not None
-        assert self._slots is not None
+    async def work(self) -> None:
         try:
             while True:
-                await self._slots.acquire()
-                pulled = await self._pull()
+                await self.slots.acquire()
+                pulled = await self.pull()
                 if pulled is None:
-                    self._slots.release()
+                    self.slots.release()
                     return
                 index, request = pulled
                 try:
                     request = _as_request(request)
-                    outcome = BatchItem(index, request, token=await self._mint(request))
+                    outcome = BatchItem(index, request, token=await self.mint(request))
                 except SignalWireError as error:
                     outcome = BatchItem(index, request, error=error)
-                self._outcomes.put_nowait(outcome)
-        except Exception as error:  # the input iterator failed: the consumer gets the error
-            self._exhausted = True
-            self._outcomes.put_nowait(error)
+                self.outcomes.put_nowait(outcome)
+        except Exception as error:  # the input itself failed: the consumer gets the error
+            self.exhausted = True
+            self.outcomes.put_nowait(error)
         finally:
-            self._running -= 1
-            if self._running == 0:
-                self._outcomes.put_nowait(_DONE)
+            self.running -= 1
+            if self.running == 0:
+                self.outcomes.put_nowait(None)
+
+    def cancel(self) -> None:
+        for worker in self.workers:
+            if not worker.done() and not worker.get_loop().is_closed():
+                worker.cancel()
+
+
+class BatchStream(AsyncIterator[BatchItem]):
+    """The async iterator ``create_many`` returns: :class:`BatchItem` s in order of completion.
+
+    At most ``concurrency`` requests run at once, and the input is pulled only as results are taken. Breaking out
+    of ``async for`` cancels whatever is in flight; ``aclose()`` (or ``async with``) also waits until it is gone.
+    """
+
+    def __init__(self, mint: Mint, requests: Iterable[Any] | AsyncIterable[Any], *, concurrency: int = 32) -> None:
+        self._concurrency = check_int("concurrency", concurrency, minimum=1)
+        if not isinstance(requests, (Iterable, AsyncIterable)):
+            raise InvalidRequestError(f"requests must be an iterable or async iterable, not {type(requests).__name__}")
+        self._mint = mint
+        self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests
+        self._pool: _Pool | None = None
+        self._closed = False
 
     def __aiter__(self) -> BatchStream:
         return self
@@ -116,33 +119,32 @@ class BatchStream(AsyncIterator[BatchItem]):
     async def __anext__(self) -> BatchItem:
         if self._closed:
             raise StopAsyncIteration
-        outcomes = self._outcomes if self._outcomes is not None else self._start()
-        assert self._slots is not None
-        outcome = await outcomes.get()
+        if self._pool is None:
+            # Started on first use, inside the consumer's running loop.
+            assert self._requests is not None
+            self._pool = _Pool(self._mint, self._requests, self._concurrency)
+            self._requests = None
+        outcome = await self._pool.outcomes.get()
         if isinstance(outcome, BatchItem):
-            self._slots.release()
+            self._pool.slots.release()
             return outcome
         await self.aclose()
-        if isinstance(outcome, BaseException):
+        if outcome is not None:
             raise outcome
         raise StopAsyncIteration
 
-    def _cancel(self) -> None:
-        self._closed = True
-        for worker in self._workers:
-            worker.cancel()
-
     async def aclose(self) -> None:
         """Cancel the requests in flight and wait until they are gone."""
-        self._cancel()
-        if self._workers:
-            await asyncio.gather(*self._workers, return_exceptions=True)
+        self._closed = True
+        if self._pool is not None:
+            self._pool.cancel()
+            await asyncio.gather(*self._pool.workers, return_exceptions=True)
 
     def __del__(self) -> None:
-        # Breaking out of ``async for`` drops the last reference: cancel at once rather than leak the workers.
-        for worker in self._workers:
-            if not worker.done() and not worker.get_loop().is_closed():
-                worker.cancel()
+        # Breaking out of ``async for`` drops the last reference: cancel now rather than leave workers running.
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.cancel()
 
     async def __aenter__(self) -> BatchStream:
         return self

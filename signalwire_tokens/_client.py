@@ -43,7 +43,7 @@ class SignalWireClient:
 
     Every call runs through one middleware chain::
 
-        middlewares -> auth header -> body encoding -> retry -> attempt_middlewares -> error decoding -> transport
+        middlewares -> auth header -> body encoding -> retry -> error decoding -> attempt_middlewares -> transport
 
     ``middlewares`` see each call once, however many attempts it takes; ``attempt_middlewares`` see every attempt
     and its raw response (an error status included, before it becomes an exception).
@@ -84,8 +84,8 @@ class SignalWireClient:
                 auth,
                 encode_body,
                 RetryMiddleware(retry),
-                *_check_middlewares("attempt_middlewares", attempt_middlewares),
                 decode_errors,
+                *_check_middlewares("attempt_middlewares", attempt_middlewares),
             ],
             self._transport,
         )

@@ -61,6 +61,11 @@ class AiohttpTransport:
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
+            # aiohttp silently repeats a DELETE once when the connection drops. That hidden attempt would hide an
+            # unknown outcome from the retry layer (a 404 after it means "deleted"), so retries stay ours alone.
+            # There is no public switch; a shared session keeps aiohttp's behaviour.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def __call__(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -131,11 +132,13 @@ class FakeSignalWire:
         self.chat_tokens_minted = 0
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     async def start(self) -> FakeSignalWire:
+        self._closing = asyncio.Event()
         app = web.Application()
         compat = "/api/laml/2010-04-01/Accounts/{account_sid}/tokens"
         app.router.add_post(compat, self._route("api_tokens.create", self._create_api_token))
@@ -151,6 +154,7 @@ class FakeSignalWire:
 
     async def close(self) -> None:
         runner, self._runner = self._runner, None
+        self._closing.set()
         if runner is not None:
             await runner.cleanup()
 
@@ -227,7 +231,9 @@ class FakeSignalWire:
             )
             fault = self._take_fault(operation)
             if fault is not None and fault.kind == "delay":
-                await asyncio.sleep(fault.delay)
+                # Cut short when the fake closes, so closing never waits for a delay to run out.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), fault.delay)
             if fault is not None and fault.kind == "status":
                 return self._fault_response(operation, fault)
             if fault is not None and fault.kind == "reset" and not fault.after_processing:

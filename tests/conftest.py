@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from yarl import URL
+
+from signalwire_tokens import Request, Response, SignalWireClient
+from signalwire_tokens.testing import FakeSignalWire, RecordedRequest
+
+PROJECT_ID = "ea14556a-984f-11ee-b9d1-0242ac120002"
+API_TOKEN = "PT037258e533e87ac63174ee136ed0798dc85d4f4f9e6d7191"
+TOKEN_ID = "9a7fc048-984f-11ee-b9d1-0242ac120002"
+SPEC = OpenAPI.from_file_path(str(Path(__file__).parent / "spec" / "openapi-tokens.yaml"))
+SPEC_HOST = "https://example.signalwire.com"
+
+
+def make_request(
+    method: str = "POST",
+    url: str = "https://example.signalwire.com/api/chat/tokens",
+    *,
+    operation: str = "chat_tokens.create",
+    idempotent: bool = True,
+    body: Any = None,
+    **kwargs: Any,
+) -> Request:
+    return Request(method, URL(url), operation, idempotent, body=body, **kwargs)
+
+
+def make_response(
+    status: int = 200,
+    body: bytes = b"{}",
+    *,
+    headers: dict[str, str] | None = None,
+    request: Request | None = None,
+    attempt: int = 1,
+) -> Response:
+    return Response(status, CIMultiDict(headers or {}), body, request or make_request(), attempt)
+
+
+class FakeNext:
+    """A fake ``call_next``: answers with the outcomes given, in order, and records what it was called with."""
+
+    def __init__(self, *outcomes: Response | BaseException | Callable[[Request], Response]) -> None:
+        self.outcomes = list(outcomes)
+        self.requests: list[Request] = []
+
+    async def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if callable(outcome):
+            return outcome(request)
+        return outcome
+
+
+class RecordingSleep:
+    """An injectable sleep that records the waits and never waits."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSignalWire]:
+    async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeSignalWire) -> AsyncIterator[SignalWireClient]:
+    async with fake.client() as c:
+        yield c
+
+
+def spec_request(recorded: RecordedRequest) -> MockRequest:
+    return MockRequest(
+        SPEC_HOST, recorded.method.lower(), recorded.path, data=recorded.body, content_type=recorded.content_type
+    )
+
+
+def assert_request_matches_spec(recorded: RecordedRequest) -> None:
+    result = SPEC.unmarshal_request(spec_request(recorded))
+    assert not result.errors, [repr(e) + str(getattr(e, "__cause__", "")) for e in result.errors]
+
+
+def assert_response_matches_spec(recorded: RecordedRequest, status: int, body: bytes) -> None:
+    response = MockResponse(body, status_code=status, content_type="application/json" if body else "")
+    result = SPEC.unmarshal_response(spec_request(recorded), response)
+    assert not result.errors, [repr(e) + str(getattr(e, "__cause__", "")) for e in result.errors]
+
+
+Step = Callable[[], Awaitable[Any]]

@@ -1,0 +1,212 @@
+"""create_many: lazy input, bounded concurrency, per-item errors, early stop."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from signalwire_tokens import (
+    ChatToken,
+    ChatTokenRequest,
+    InvalidRequestError,
+    ServerError,
+    SignalWireClient,
+    UnprocessableEntityError,
+)
+from signalwire_tokens._batch import BatchStream
+from signalwire_tokens.testing import FakeSignalWire
+
+READ = {"read": True}
+
+
+def requests(n: int) -> list[ChatTokenRequest]:
+    return [ChatTokenRequest(ttl=5, channels={"c": READ}, member_id=f"m{i}") for i in range(n)]
+
+
+class Minter:
+    """A fake mint that counts concurrency and can be held or made to fail."""
+
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.started = 0
+        self.cancelled = 0
+        self.release = asyncio.Event()
+        self.release.set()
+        self.fail = fail or set()
+
+    async def __call__(self, request: ChatTokenRequest) -> ChatToken:
+        self.started += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await self.release.wait()
+            await asyncio.sleep(0)
+            if request.member_id in self.fail:
+                raise ServerError("boom", status=500)
+            return ChatToken(
+                f"jwt-{request.member_id}",
+                request.member_id,
+                datetime.now(timezone.utc) + timedelta(minutes=request.ttl),
+            )
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+
+async def test_every_request_is_minted_exactly_once_against_the_fake(
+    client: SignalWireClient, fake: FakeSignalWire
+) -> None:
+    items = [item async for item in client.chat_tokens.create_many(requests(300), concurrency=16)]
+    assert sorted(item.index for item in items) == list(range(300))
+    assert all(item.ok and item.token is not None for item in items)
+    for item in items:
+        assert item.token is not None
+        assert item.token.member_id == item.request.member_id == f"m{item.index}"
+    assert fake.chat_tokens_minted == 300
+
+
+async def test_concurrency_is_never_exceeded() -> None:
+    minter = Minter()
+    items = [item async for item in BatchStream(minter, requests(100), concurrency=7)]
+    assert len(items) == 100
+    assert minter.peak == 7
+
+
+async def test_the_input_is_pulled_lazily() -> None:
+    pulled = 0
+    minter = Minter()
+
+    def source() -> Iterator[ChatTokenRequest]:
+        nonlocal pulled
+        for request in requests(1000):
+            pulled += 1
+            yield request
+
+    taken = 0
+    async for _item in BatchStream(minter, source(), concurrency=8):
+        taken += 1
+        assert pulled - taken <= 8
+        if taken == 50:
+            break
+    assert pulled <= 58
+
+
+async def test_async_iterable_input() -> None:
+    async def source() -> AsyncIterator[ChatTokenRequest]:
+        for request in requests(40):
+            await asyncio.sleep(0)
+            yield request
+
+    items = [item async for item in BatchStream(Minter(), source(), concurrency=5)]
+    assert sorted(i.index for i in items) == list(range(40))
+
+
+async def test_a_failed_item_carries_its_error_and_the_batch_goes_on() -> None:
+    minter = Minter(fail={"m3", "m7"})
+    items = {item.index: item async for item in BatchStream(minter, requests(10), concurrency=3)}
+    assert len(items) == 10
+    assert {i for i, item in items.items() if not item.ok} == {3, 7}
+    assert isinstance(items[3].error, ServerError)
+    assert items[3].token is None
+
+
+async def test_dict_items_are_accepted_and_bad_items_fail_alone() -> None:
+    batch = [
+        {"ttl": 5, "channels": {"c": READ}, "member_id": "ok"},
+        {"ttl": 0, "channels": {"c": READ}},
+        42,
+        requests(1)[0],
+    ]
+    items = {item.index: item async for item in BatchStream(Minter(), batch, concurrency=2)}
+    assert items[0].ok and items[0].request == ChatTokenRequest(5, {"c": READ}, "ok")
+    assert isinstance(items[1].error, InvalidRequestError) and items[1].request == batch[1]
+    assert isinstance(items[2].error, InvalidRequestError) and items[2].request == 42
+    assert items[3].ok
+
+
+async def test_api_refusals_are_items_not_exceptions(fake: FakeSignalWire) -> None:
+    fake.fail(
+        422,
+        body={
+            "errors": [{"type": "validation_error", "code": "invalid", "message": "no", "attribute": "ttl", "url": "u"}]
+        },
+        times=1,
+    )
+    async with fake.client() as client:
+        items = [item async for item in client.chat_tokens.create_many(requests(5), concurrency=1)]
+    assert sum(not item.ok for item in items) == 1
+    failed = next(item for item in items if not item.ok)
+    assert isinstance(failed.error, UnprocessableEntityError)
+
+
+async def test_stopping_early_cancels_whatever_is_in_flight() -> None:
+    minter = Minter()
+    stream = BatchStream(minter, requests(100), concurrency=10)
+    first = await stream.__anext__()
+    assert first.ok
+    minter.release.clear()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert minter.in_flight > 0
+    await stream.aclose()
+    assert minter.in_flight == 0
+    assert minter.cancelled > 0
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
+
+
+async def test_breaking_out_of_async_for_cancels_at_once() -> None:
+    minter = Minter()
+
+    async def consume() -> None:
+        async for _item in BatchStream(minter, requests(1000), concurrency=10):
+            minter.release.clear()
+            break
+
+    await consume()
+    gc.collect()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert minter.in_flight == 0
+    assert minter.started < 1000
+
+
+async def test_async_with_closes_the_stream() -> None:
+    minter = Minter()
+    async with BatchStream(minter, requests(50), concurrency=5) as stream:
+        await stream.__anext__()
+        minter.release.clear()
+    assert minter.in_flight == 0
+
+
+async def test_an_input_that_raises_surfaces_after_cancelling() -> None:
+    def source() -> Iterator[ChatTokenRequest]:
+        yield from requests(3)
+        raise OSError("the input file went away")
+
+    stream = BatchStream(Minter(), source(), concurrency=2)
+    with pytest.raises(OSError, match="went away"):
+        async for _ in stream:
+            pass
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, 1.5, True])
+def test_concurrency_must_be_a_positive_int(concurrency: object) -> None:
+    with pytest.raises(InvalidRequestError, match="concurrency"):
+        BatchStream(Minter(), [], concurrency=concurrency)  # type: ignore[arg-type]
+
+
+def test_requests_must_be_iterable() -> None:
+    with pytest.raises(InvalidRequestError, match="iterable"):
+        BatchStream(Minter(), 5)  # type: ignore[arg-type]
+
+
+async def test_an_empty_batch_yields_nothing() -> None:
+    assert [item async for item in BatchStream(Minter(), [], concurrency=4)] == []

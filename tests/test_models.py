@@ -1,0 +1,312 @@
+"""Request and result models: every documented limit is checked before anything is sent. No event loop."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from signalwire_tokens import (
+    ApiToken,
+    BatchItem,
+    ChannelPermissions,
+    ChatToken,
+    ChatTokenRequest,
+    InvalidRequestError,
+    Permission,
+)
+from signalwire_tokens._convert import converter, form_fields
+from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest
+
+from .conftest import API_TOKEN, TOKEN_ID
+
+ALL_PERMISSIONS = [
+    "calling",
+    "chat",
+    "datasphere",
+    "fax",
+    "management",
+    "messaging",
+    "numbers",
+    "pubsub",
+    "storage",
+    "tasking",
+    "video",
+]
+READ = {"read": True}
+
+
+def test_permission_members_are_the_eleven_documented_scopes() -> None:
+    assert sorted(p.value for p in Permission) == ALL_PERMISSIONS
+    assert str(Permission.FAX) == "fax"
+    assert Permission.FAX == "fax"
+
+
+def test_create_accepts_strings_and_members_in_order() -> None:
+    request = CreateApiTokenRequest("ci-bot", ["messaging", Permission.CALLING])
+    assert request.permissions == ("messaging", "calling")
+
+
+@pytest.mark.parametrize("permissions", [["voice"], ["calling", "Calling"], [1], ["calling", None]])
+def test_an_unknown_permission_names_the_valid_set(permissions: list[Any]) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        CreateApiTokenRequest("n", permissions)
+    for name in ALL_PERMISSIONS:
+        assert name in str(info.value)
+
+
+@pytest.mark.parametrize("permissions", ["calling", b"calling", 5, None])
+def test_permissions_must_be_a_collection_not_a_string(permissions: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="list of permission names"):
+        CreateApiTokenRequest("n", permissions)
+
+
+def test_create_needs_a_permission() -> None:
+    with pytest.raises(InvalidRequestError, match="at least one"):
+        CreateApiTokenRequest("n", [])
+
+
+@pytest.mark.parametrize("name", ["", None, 5])
+def test_name_is_at_least_one_character(name: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="name"):
+        CreateApiTokenRequest(name, ["chat"])
+    with pytest.raises(InvalidRequestError, match="name"):
+        UpdateApiTokenRequest(name=name if name is not None else "")
+
+
+@pytest.mark.parametrize("subproject_id", ["x", "../../etc", TOKEN_ID + "/", TOKEN_ID.replace("-", ""), 7])
+def test_subproject_id_is_a_uuid(subproject_id: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="subproject_id"):
+        CreateApiTokenRequest("n", ["chat"], subproject_id)
+
+
+def test_update_needs_a_field() -> None:
+    with pytest.raises(InvalidRequestError, match="at least one of name and permissions"):
+        UpdateApiTokenRequest()
+
+
+def test_update_may_clear_permissions() -> None:
+    assert converter.unstructure(UpdateApiTokenRequest(permissions=[])) == {"permissions": []}
+
+
+def test_create_form_repeats_the_permissions_key_and_omits_a_missing_subproject() -> None:
+    request = CreateApiTokenRequest("John Doe's Token", ["calling", "fax", "messaging"])
+    assert form_fields(request) == (
+        ("name", "John Doe's Token"),
+        ("permissions", "calling"),
+        ("permissions", "fax"),
+        ("permissions", "messaging"),
+    )
+    with_sub = CreateApiTokenRequest("n", ["chat"], TOKEN_ID)
+    assert form_fields(with_sub)[-1] == ("subproject_id", TOKEN_ID)
+
+
+def test_update_body_holds_only_the_fields_given() -> None:
+    assert converter.unstructure(UpdateApiTokenRequest(name="renamed")) == {"name": "renamed"}
+    both = UpdateApiTokenRequest(name="n", permissions=[Permission.VIDEO])
+    assert converter.unstructure(both) == {"name": "n", "permissions": ["video"]}
+
+
+def test_api_token_repr_masks_the_token() -> None:
+    token = ApiToken(TOKEN_ID, "n", ("chat",), API_TOKEN)
+    assert API_TOKEN not in repr(token)
+    assert "PT03…7191" in repr(token)
+    assert "***" in repr(ApiToken(TOKEN_ID, "n", ("chat",), "PTshort"))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        token.name = "x"  # type: ignore[misc]
+
+
+def test_chat_token_repr_masks_the_jwt() -> None:
+    jwt = "eyJ0eXAiOiJWUlQiLCJhbGciOiJIUzUxMiJ9.eyJpYXQiOjE2MjIxMjAxMjN9.signature-part-here"
+    token = ChatToken(jwt, "alice", datetime.now(timezone.utc))
+    assert jwt not in repr(token)
+    assert "signature" not in repr(token)
+
+
+# -- chat token requests -----------------------------------------------------------------------------------------
+
+
+def test_a_full_chat_request_encodes_as_the_documented_json() -> None:
+    request = ChatTokenRequest(
+        ttl=60,
+        channels={"room-1": ChannelPermissions(read=True, write=True), "lobby": {"read": True}},
+        member_id="alice",
+        state={"display_name": "Alice"},
+    )
+    assert converter.unstructure(request) == {
+        "ttl": 60,
+        "channels": {"room-1": {"read": True, "write": True}, "lobby": {"read": True, "write": False}},
+        "member_id": "alice",
+        "state": {"display_name": "Alice"},
+    }
+
+
+def test_optional_chat_fields_are_left_out() -> None:
+    assert converter.unstructure(ChatTokenRequest(1, {"c": READ})) == {
+        "ttl": 1,
+        "channels": {"c": {"read": True, "write": False}},
+    }
+
+
+@pytest.mark.parametrize("ttl", [0, -1, 43201, True, False, 1.0, "60", None])
+def test_ttl_is_an_int_of_minutes_in_range(ttl: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="ttl"):
+        ChatTokenRequest(ttl, {"c": READ})
+
+
+@pytest.mark.parametrize("ttl", [1, 43200])
+def test_ttl_bounds_are_inclusive(ttl: int) -> None:
+    assert ChatTokenRequest(ttl, {"c": READ}).ttl == ttl
+
+
+def test_channel_count_is_1_to_500() -> None:
+    assert len(ChatTokenRequest(1, {f"c{i}": READ for i in range(500)}).channels) == 500
+    with pytest.raises(InvalidRequestError, match=r"1\.\.500"):
+        ChatTokenRequest(1, {f"c{i}": READ for i in range(501)})
+    with pytest.raises(InvalidRequestError, match=r"1\.\.500"):
+        ChatTokenRequest(1, {})
+
+
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [
+        ({"": READ}, "1..250"),
+        ({"x" * 251: READ}, "1..250"),
+        ({"sw_system": READ}, "reserved"),
+        ({5: READ}, "string"),
+        ({"c": {}}, "read and/or write"),
+        ({"c": {"read": False, "write": False}}, "read and/or write"),
+        ({"c": {"read": 1}}, "True or False"),
+        ({"c": {"read": True, "admin": True}}, "unknown keys"),
+        ({"c": True}, "ChannelPermissions or a dict"),
+        ([("c", READ)], "dict of channel name"),
+        ("lobby", "dict of channel name"),
+    ],
+)
+def test_channel_entries_are_checked(channels: Any, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        ChatTokenRequest(1, channels)
+
+
+def test_channel_names_up_to_250_characters_and_sw_inside_are_fine() -> None:
+    request = ChatTokenRequest(1, {"x" * 250: READ, "my_sw_channel": {"write": True}})
+    assert request.channels["my_sw_channel"] == ChannelPermissions(write=True)
+
+
+def test_channel_permissions_need_read_or_write() -> None:
+    with pytest.raises(InvalidRequestError):
+        ChannelPermissions()
+    with pytest.raises(InvalidRequestError, match="True or False"):
+        ChannelPermissions(read="yes")  # type: ignore[arg-type]
+
+
+def test_member_id_is_at_most_250_characters() -> None:
+    assert ChatTokenRequest(1, {"c": READ}, member_id="m" * 250).member_id == "m" * 250
+    with pytest.raises(InvalidRequestError, match="member_id"):
+        ChatTokenRequest(1, {"c": READ}, member_id="m" * 251)
+    with pytest.raises(InvalidRequestError, match="member_id"):
+        ChatTokenRequest(1, {"c": READ}, member_id=42)  # type: ignore[arg-type]
+
+
+def test_state_is_a_json_object_of_at_most_2000_characters() -> None:
+    filler = "x" * (2000 - len('{"k":""}'))
+    assert ChatTokenRequest(1, {"c": READ}, state={"k": filler}).state == {"k": filler}
+    with pytest.raises(InvalidRequestError, match="2000"):
+        ChatTokenRequest(1, {"c": READ}, state={"k": filler + "x"})
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ([1, 2], "JSON object"),
+        ("{}", "JSON object"),
+        ({"k": {1, 2}}, "valid JSON"),
+        ({"k": float("nan")}, "valid JSON"),
+        ({1: "v"}, "keys must be strings"),
+    ],
+)
+def test_state_must_be_valid_json(state: Any, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        ChatTokenRequest(1, {"c": READ}, state=state)
+
+
+def test_requests_are_immutable_copies_of_their_input() -> None:
+    channels = {"c": {"read": True}}
+    state = {"nested": {"n": 1}}
+    request = ChatTokenRequest(1, channels, state=state)
+    channels["d"] = {"read": True}
+    state["nested"]["n"] = 2
+    assert list(request.channels) == ["c"]
+    assert request.state == {"nested": {"n": 1}}
+    with pytest.raises(TypeError):
+        request.channels["x"] = ChannelPermissions(read=True)  # type: ignore[index]
+    assert hash(request) == hash(ChatTokenRequest(1, {"c": READ}, state={"other": 1}))
+
+
+def test_batch_item_ok_follows_the_error() -> None:
+    request = ChatTokenRequest(1, {"c": READ})
+    assert BatchItem(0, request).ok
+    assert not BatchItem(0, request, error=InvalidRequestError("bad")).ok
+
+
+# -- properties ---------------------------------------------------------------------------------------------------
+
+channel_names = st.text(min_size=1, max_size=250).filter(lambda s: not s.startswith("sw_"))
+permissions = st.sampled_from(
+    [{"read": True}, {"write": True}, {"read": True, "write": True}, {"read": False, "write": True}]
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+states = st.dictionaries(st.text(max_size=10), json_values, max_size=5).filter(
+    lambda s: len(json.dumps(s, separators=(",", ":"), ensure_ascii=False)) <= 2000
+)
+chat_requests = st.builds(
+    ChatTokenRequest,
+    ttl=st.integers(1, 43200),
+    channels=st.dictionaries(channel_names, permissions, min_size=1, max_size=20),
+    member_id=st.none() | st.text(max_size=250),
+    state=st.none() | states,
+)
+
+
+@given(chat_requests)
+def test_valid_chat_requests_encode_and_round_trip(request: ChatTokenRequest) -> None:
+    wire = json.loads(json.dumps(converter.unstructure(request)))
+    assert set(wire) <= {"ttl", "channels", "member_id", "state"}
+    assert all(set(p) == {"read", "write"} and (p["read"] or p["write"]) for p in wire["channels"].values())
+    assert converter.structure(wire, ChatTokenRequest) == request
+
+
+@given(st.integers().filter(lambda n: not 1 <= n <= 43200) | st.floats() | st.text() | st.booleans())
+def test_invalid_ttls_are_rejected(ttl: Any) -> None:
+    with pytest.raises(InvalidRequestError):
+        ChatTokenRequest(ttl, {"c": READ})
+
+
+@given(st.text(max_size=300).filter(lambda s: not 1 <= len(s) <= 250 or s.startswith("sw_")) | st.just("sw_x"))
+def test_invalid_channel_names_are_rejected(name: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        ChatTokenRequest(1, {name: READ})
+
+
+@given(st.lists(st.sampled_from(ALL_PERMISSIONS), min_size=1), st.text(min_size=1))
+def test_valid_create_requests_round_trip_through_the_form(perms: list[str], name: str) -> None:
+    from urllib.parse import parse_qsl, urlencode
+
+    fields = form_fields(CreateApiTokenRequest(name, perms))
+    decoded = parse_qsl(urlencode(fields), keep_blank_values=True)
+    assert decoded == [("name", name), *(("permissions", p) for p in perms)]
+
+
+@given(st.lists(st.text(), min_size=1).filter(lambda ps: any(p not in ALL_PERMISSIONS for p in ps)))
+def test_invalid_permissions_are_rejected(perms: list[str]) -> None:
+    with pytest.raises(InvalidRequestError):
+        CreateApiTokenRequest("n", perms)

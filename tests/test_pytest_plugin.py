@@ -1,0 +1,15 @@
+"""The fixtures users get from the pytest plugin, used as a user would."""
+
+from __future__ import annotations
+
+from signalwire_tokens import SignalWireClient
+from signalwire_tokens.testing import FakeSignalWire
+
+
+async def test_fixtures_give_a_client_bound_to_a_started_fake(
+    signalwire_fake: FakeSignalWire, signalwire_client: SignalWireClient
+) -> None:
+    assert signalwire_fake.url.startswith("http://127.0.0.1:")
+    token = await signalwire_client.chat_tokens.create(ttl=5, channels={"lobby": {"read": True}})
+    assert signalwire_fake.decode_chat_token(token.token)["sub"] == signalwire_fake.project_id
+    assert [r.operation for r in signalwire_fake.requests] == ["chat_tokens.create"]

@@ -1,0 +1,94 @@
+"""Neither the API token, nor the Basic header, nor a minted token appears in logs, reprs, errors or tracebacks."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import traceback
+
+import pytest
+
+import signalwire_tokens
+from signalwire_tokens import RetryPolicy, SignalWireClient, SignalWireError
+from signalwire_tokens.testing import FakeSignalWire
+
+from .conftest import API_TOKEN, PROJECT_ID
+
+BASIC = base64.b64encode(f"{PROJECT_ID}:{API_TOKEN}".encode()).decode()
+
+
+def assert_clean(text: str, minted: list[str]) -> None:
+    for secret in (API_TOKEN, BASIC, *minted):
+        assert secret not in text
+
+
+async def test_no_secret_leaks_on_any_path(fake: FakeSignalWire, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="signalwire_tokens")
+    seen: list[str] = []
+    minted: list[str] = []
+    errors: list[BaseException] = []
+
+    def look(*objects: object) -> None:
+        for obj in objects:
+            seen.extend((repr(obj), str(obj)))
+
+    async with fake.client() as client:
+        look(client, client.api_tokens, client.chat_tokens, client.retry, fake)
+        api_token = await client.api_tokens.create("n", ["chat"])
+        minted.append(api_token.token)
+        chat = await client.chat_tokens.create(ttl=1, channels={"c": {"read": True}}, member_id="m")
+        minted.append(chat.token)
+        look(api_token, chat, *fake.requests)
+        async for item in client.chat_tokens.create_many([{"ttl": 1, "channels": {"c": {"read": True}}}]):
+            assert item.token is not None
+            minted.append(item.token.token)
+            look(item)
+
+        fake.fail(500, operation="api_tokens.create")
+        fake.reset(operation="chat_tokens.create", times=10)
+        fake.delay(1, operation="api_tokens.update")
+        failing = [
+            client.api_tokens.create("n", ["chat"]),
+            client.chat_tokens.create(ttl=1, channels={"c": {"read": True}}),
+            client.api_tokens.delete(api_token.id),
+            client.api_tokens.delete(api_token.id),
+        ]
+        for call in failing:
+            try:
+                await call
+            except SignalWireError as error:
+                errors.append(error)
+    async with SignalWireClient(
+        None, PROJECT_ID, API_TOKEN, base_url=fake.url, timeout=0.05, retry=RetryPolicy.disabled()
+    ) as slow:
+        fake.delay(1)
+        try:
+            await slow.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+        except SignalWireError as error:
+            errors.append(error)
+    await fake.close()
+    async with SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=fake.url, retry=RetryPolicy.disabled()) as gone:
+        try:
+            await gone.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+        except SignalWireError as error:
+            errors.append(error)
+    try:
+        SignalWireClient("example", PROJECT_ID, API_TOKEN + " ")
+    except SignalWireError as error:
+        errors.append(error)
+
+    assert len(errors) == 6
+    for error in errors:
+        look(error, error.__cause__, error.__context__, vars(error))
+        seen.append("".join(traceback.format_exception(error)))
+    seen.extend(record.getMessage() for record in caplog.records)
+    assert caplog.records, "DEBUG logging per attempt is on"
+    assert_clean("\n".join(seen), minted)
+
+
+def test_every_public_name_has_a_clean_repr() -> None:
+    client = SignalWireClient("example", PROJECT_ID, API_TOKEN)
+    for name in signalwire_tokens.__all__:
+        obj = getattr(signalwire_tokens, name)
+        assert API_TOKEN not in repr(obj)
+    assert_clean(repr(client) + str(vars(client)), [])
