@@ -1,5 +1,6 @@
 """An asyncio client for SignalWire's token APIs: project API tokens and chat tokens."""
 
+from ._budget import RetryBudget, TokenBucket
 from ._client import SignalWireClient
 from ._errors import (
     ApiError,
@@ -8,6 +9,7 @@ from ._errors import (
     ConnectError,
     ConnectionLostError,
     ConnectTimeoutError,
+    DeadlineExceededError,
     ErrorDetail,
     InvalidRequestError,
     NotFoundError,
@@ -37,6 +39,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "DeadlineExceededError",
     "ErrorDetail",
     "FormBody",
     "Handler",
@@ -50,10 +53,12 @@ __all__ = [
     "Request",
     "RequestTimeoutError",
     "Response",
+    "RetryBudget",
     "RetryPolicy",
     "ServerError",
     "SignalWireClient",
     "SignalWireError",
+    "TokenBucket",
     "TransportError",
     "UnexpectedResponseError",
     "UnprocessableEntityError",

@@ -13,6 +13,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._api_tokens import ApiTokens
+from ._budget import TokenBucket
 from ._chain import AuthHeader, build_chain, decode_errors, encode_body
 from ._chat_tokens import ChatTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
@@ -77,13 +78,14 @@ class SignalWireClient:
             max_connections=check_int("max_connections", max_connections, minimum=1),
             session=session,
         )
+        self._retry = RetryMiddleware(retry)
         auth = AuthHeader.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
         self._handler = build_chain(
             [
                 *_check_middlewares("middlewares", middlewares),
                 auth,
                 encode_body,
-                RetryMiddleware(retry),
+                self._retry,
                 decode_errors,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
             ],
@@ -126,6 +128,11 @@ class SignalWireClient:
         """Run one call through the chain; the resources use this, and so can a user for another endpoint."""
         note = unknown_outcome_note or UNKNOWN_OUTCOME
         return await self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note))
+
+    @property
+    def retry_budget(self) -> TokenBucket | None:
+        """The retry budget this client's calls share (None when the policy has no budget)."""
+        return self._retry.bucket
 
     @property
     def closed(self) -> bool:

@@ -14,6 +14,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
+    "DeadlineExceededError",
     "ErrorDetail",
     "InvalidRequestError",
     "NotFoundError",
@@ -35,19 +36,26 @@ class SignalWireError(Exception):
     outcome_unknown: bool = False
     #: What the unknown outcome means for the caller, e.g. "the API token may have been created".
     outcome_note: str | None = None
+    #: True when a retry was refused because the client's retry budget was spent.
+    retry_budget_exhausted: bool = False
+    #: How many attempts the call made before this error surfaced.
+    attempts: int = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self._notes: list[str] = []
+
+    def _add_note(self, note: str) -> None:
+        self._notes.append(note)
 
     def _mark_outcome_unknown(self, note: str) -> None:
         self.outcome_unknown = True
         self.outcome_note = note
+        self._add_note(note)
 
     def __str__(self) -> str:
-        if self.outcome_note:
-            return f"{self._describe()}; {self.outcome_note}"
-        return self._describe()
+        return "; ".join([self._describe(), *self._notes])
 
     def _describe(self) -> str:
         return self.message
@@ -58,7 +66,13 @@ class InvalidRequestError(SignalWireError, ValueError):
 
 
 class TransportError(SignalWireError):
-    """The API could not be reached or did not answer in time (after retries)."""
+    """The API could not be reached or did not answer in time (after retries).
+
+    ``request_sent`` is False only when the request certainly never left this machine, so the API cannot have
+    acted on it.
+    """
+
+    request_sent: bool = True
 
     def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         super().__init__(message)
@@ -74,17 +88,30 @@ class TransportError(SignalWireError):
 class ConnectError(TransportError):
     """The connection could not be opened: the request never left, so the API cannot have acted on it."""
 
+    request_sent = False
+
 
 class ConnectionLostError(TransportError):
     """The connection broke after the request may have been sent."""
 
 
 class RequestTimeoutError(TransportError):
-    """An attempt took longer than the client's ``timeout``; the request may have reached the API."""
+    """An attempt ran out of time. ``limit`` says which: ``"timeout"`` (the client's per-attempt timeout) or
+    ``"deadline"`` (the retry policy's deadline for the whole call)."""
+
+    limit: str = "timeout"
 
 
 class ConnectTimeoutError(RequestTimeoutError, ConnectError):
-    """The connection could not be opened within the client's ``timeout``: the request never left."""
+    """No connection (from the pool or a new one) within the time left: the request never left."""
+
+    request_sent = False
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's deadline ran out during an attempt."""
+
+    limit = "deadline"
 
 
 class UnexpectedResponseError(SignalWireError):

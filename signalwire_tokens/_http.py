@@ -60,6 +60,8 @@ class Request:
     attempt: int = 1
     #: What an unknown outcome means for the caller when ``idempotent`` is false.
     unknown_outcome_note: str = UNKNOWN_OUTCOME
+    #: When the whole call must be over, in ``loop.time()`` seconds; an attempt gets no more than what is left.
+    deadline: float | None = None
 
     def with_header(self, name: str, value: str) -> Request:
         headers = CIMultiDict(self.headers)

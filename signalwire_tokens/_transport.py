@@ -8,29 +8,51 @@ import time
 
 import aiohttp
 
-from ._errors import ConnectError, ConnectionLostError, ConnectTimeoutError, RequestTimeoutError, TransportError
+from ._errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeoutError,
+    DeadlineExceededError,
+    RequestTimeoutError,
+    TransportError,
+)
 from ._http import Request, Response
 
 __all__ = ["AiohttpTransport"]
 
 log = logging.getLogger("signalwire_tokens")
 
+# aiohttp rounds timeouts above this many seconds up to a whole second; rounding would blur which limit fired first.
+_NO_ROUNDING = 1e9
 
-def _translate(error: BaseException, request: Request, timeout: float) -> TransportError:
-    """Our error for an aiohttp one, saying whether the request can have left.
+
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    # The connect limit (pool wait included) is a hair shorter than the whole attempt's, so that a request stuck
+    # before leaving fails as a connect timeout, which is known to be safe to retry.
+    return aiohttp.ClientTimeout(total=seconds, connect=seconds * 0.99, ceil_threshold=_NO_ROUNDING)
+
+
+def _translate(error: BaseException, request: Request, seconds: float, limit: str) -> TransportError:
+    """Our error for an aiohttp one, saying whether the request can have left and which time limit was hit.
 
     The aiohttp exception is described, not chained: some carry the request's headers (the credentials).
     """
     where = {"method": request.method, "url": str(request.url)}
+    what = f"the call's deadline ({seconds:.3g} s left)" if limit == "deadline" else f"{seconds:g} s"
+    timeout: RequestTimeoutError
     if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeoutError(f"could not connect within {timeout:g} s", **where)
-    if isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return RequestTimeoutError(f"no answer within {timeout:g} s", **where)
-    if isinstance(error, aiohttp.ClientConnectorError):
+        timeout = ConnectTimeoutError(f"no connection within {what}", **where)
+    elif isinstance(error, asyncio.TimeoutError):
+        cls = DeadlineExceededError if limit == "deadline" else RequestTimeoutError
+        timeout = cls(f"no answer within {what}", **where)
+    elif isinstance(error, aiohttp.ClientConnectorError):
         return ConnectError(f"could not connect: {error.os_error}", **where)
-    if isinstance(error, aiohttp.ServerDisconnectedError):
+    elif isinstance(error, aiohttp.ServerDisconnectedError):
         return ConnectionLostError("the server closed the connection before answering", **where)
-    return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
+    else:
+        return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
+    timeout.limit = limit
+    return timeout
 
 
 class AiohttpTransport:
@@ -40,8 +62,8 @@ class AiohttpTransport:
     """
 
     def __init__(self, *, timeout: float, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._timeout_seconds = timeout
+        self._timeout = _timeout(timeout)
         self._max_connections = max_connections
         self._session = session
         self._owns_session = session is None
@@ -70,6 +92,19 @@ class AiohttpTransport:
 
     async def __call__(self, request: Request) -> Response:
         session = self._get_session()
+        timeout, seconds, limit = self._timeout, self._timeout_seconds, "timeout"
+        if request.deadline is not None:
+            left = request.deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                error = DeadlineExceededError(
+                    "the call's deadline passed before this attempt could start",
+                    method=request.method,
+                    url=str(request.url),
+                )
+                error.request_sent = False
+                raise error
+            if left < seconds:
+                timeout, seconds, limit = _timeout(left), left, "deadline"
         started = time.perf_counter()
         try:
             async with session.request(
@@ -78,14 +113,14 @@ class AiohttpTransport:
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                timeout=self._timeout,
+                timeout=timeout,
             ) as raw:
                 body = await raw.read()
                 response = Response(
                     raw.status, raw.headers, body, request, request.attempt, time.perf_counter() - started
                 )
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            failure = _translate(error, request, self._timeout_seconds)
+            failure = _translate(error, request, seconds, limit)
         else:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -97,7 +132,14 @@ class AiohttpTransport:
                     response.elapsed * 1000,
                 )
             return response
-        log.debug("%s %s failed: %s (attempt %d)", request.method, request.url.path, failure.message, request.attempt)
+        log.debug(
+            "%s %s failed: %s (attempt %d, %.1f ms)",
+            request.method,
+            request.url.path,
+            failure.message,
+            request.attempt,
+            (time.perf_counter() - started) * 1000,
+        )
         # Raised outside the except block so the aiohttp exception is not even the implicit __context__.
         raise failure
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import contextlib
 import hashlib
 import hmac
 import json
+import random
 import re
 import secrets
 import time
@@ -68,6 +70,31 @@ class _Fault:
     headers: Mapping[str, str] = attrs.Factory(dict)
     delay: float = 0.0
     after_processing: bool = False
+    label: str = ""
+
+
+_CHAOS_KINDS = ("500", "502", "503", "429", "reset", "reset_after_processing", "slow")
+
+
+@attrs.define
+class _Chaos:
+    rate: float
+    rng: random.Random
+    operation: str | None
+    retry_after: str
+    slow: float
+
+    def pick(self, operation: str) -> _Fault | None:
+        if self.operation not in (None, operation) or self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(_CHAOS_KINDS)
+        if kind == "429":
+            return _Fault("status", None, 1, status=429, headers={"Retry-After": self.retry_after}, label=kind)
+        if kind.startswith("reset"):
+            return _Fault("reset", None, 1, after_processing=kind != "reset", label=kind)
+        if kind == "slow":
+            return _Fault("delay", None, 1, delay=self.slow * self.rng.random(), label=kind)
+        return _Fault("status", None, 1, status=int(kind), label=kind)
 
 
 class _Refusal(Exception):
@@ -131,6 +158,9 @@ class FakeSignalWire:
         #: How many chat tokens were minted.
         self.chat_tokens_minted = 0
         self._faults: list[_Fault] = []
+        self._chaos: _Chaos | None = None
+        #: How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3}``.
+        self.faults_injected: collections.Counter[str] = collections.Counter()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self.url = ""
@@ -194,19 +224,47 @@ class FakeSignalWire:
         encoded = json.dumps(body).encode() if isinstance(body, Mapping) else body
         encoded = encoded.encode() if isinstance(encoded, str) else encoded
         self._faults.append(
-            _Fault("status", operation, times, status=status, body=encoded, headers=dict(headers or {}))
+            _Fault(
+                "status", operation, times, status=status, body=encoded, headers=dict(headers or {}), label=str(status)
+            )
         )
 
     def reset(self, *, times: int = 1, operation: Operation | None = None, after_processing: bool = False) -> None:
         """Drop the connection without answering; ``after_processing`` does so after acting on the request."""
-        self._faults.append(_Fault("reset", operation, times, after_processing=after_processing))
+        self._faults.append(
+            _Fault(
+                "reset",
+                operation,
+                times,
+                after_processing=after_processing,
+                label="reset_after_processing" if after_processing else "reset",
+            )
+        )
 
     def delay(self, seconds: float, *, times: int = 1, operation: Operation | None = None) -> None:
         """Wait ``seconds`` before handling the next ``times`` requests."""
-        self._faults.append(_Fault("delay", operation, times, delay=seconds))
+        self._faults.append(_Fault("delay", operation, times, delay=seconds, label="slow"))
+
+    def chaos(
+        self,
+        rate: float,
+        *,
+        seed: int | None = None,
+        operation: Operation | None = None,
+        retry_after: float = 1,
+        slow: float = 0.02,
+    ) -> None:
+        """From now on, give a random ``rate`` (0..1) of requests a fault: a 500, 502 or 503; a 429 with
+        ``Retry-After``; a connection reset before or after acting on the request; or an answer up to ``slow``
+        seconds late. Faults queued with :meth:`fail`, :meth:`reset` and :meth:`delay` come first."""
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate must be in 0..1, got {rate!r}")
+        self._chaos = _Chaos(rate, random.Random(seed), operation, f"{retry_after:g}", slow)
 
     def clear_faults(self) -> None:
+        """Drop queued faults and stop :meth:`chaos`."""
         self._faults.clear()
+        self._chaos = None
 
     def _take_fault(self, operation: str) -> _Fault | None:
         for fault in self._faults:
@@ -215,7 +273,7 @@ class FakeSignalWire:
                 if fault.remaining == 0:
                     self._faults.remove(fault)
                 return fault
-        return None
+        return self._chaos.pick(operation) if self._chaos is not None else None
 
     # -- request handling --------------------------------------------------------------------------------------
 
@@ -230,6 +288,8 @@ class FakeSignalWire:
                 )
             )
             fault = self._take_fault(operation)
+            if fault is not None:
+                self.faults_injected[fault.label] += 1
             if fault is not None and fault.kind == "delay":
                 # Cut short when the fake closes, so closing never waits for a delay to run out.
                 with contextlib.suppress(asyncio.TimeoutError):
