@@ -88,7 +88,7 @@ class TestingMode:
     max_attempts: int | None = None
 
 
-#: Set by ``signalwire_tokens.testing.testing_mode()``; a context variable, so it never leaks between tests.
+#: Set by ``signalwire_tokens.testing.fast_retries()``; a context variable, so it never leaks between tests.
 TESTING_MODE: contextvars.ContextVar[TestingMode | None] = contextvars.ContextVar("signalwire_testing", default=None)
 
 
@@ -131,8 +131,6 @@ class _Call:
         assert state.outcome is not None
         error = state.outcome.exception()
         if error is None:
-            if self.bucket is not None:
-                self.bucket.record_success(self.last_retry_cost)
             return False
         if not isinstance(error, SignalWireError):
             return False  # cancellation and programming errors pass through untouched
@@ -186,6 +184,10 @@ class _Call:
             log.warning("%s %s gave up: %s", self.request.method, self.request.operation, error)
         return False
 
+    def succeeded(self) -> None:
+        if self.bucket is not None:
+            self.bucket.record_success(self.last_retry_cost)
+
     def wait(self, _state: RetryCallState) -> float:
         return self.next_wait
 
@@ -219,5 +221,8 @@ class RetryMiddleware:
         async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
-                return await call_next(request if number == 1 else attrs.evolve(request, attempt=number))
+                response = await call_next(request if number == 1 else attrs.evolve(request, attempt=number))
+                # Returning here ends the loop before tenacity looks at a success, so the budget is paid back here.
+                call.succeeded()
+                return response
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from .._retry import TESTING_MODE, TestingMode
 from .._validate import check_int
 
-__all__ = ["testing_mode"]
+__all__ = ["fast_retries"]
 
 
 @contextlib.contextmanager
-def testing_mode(*, max_attempts: int | None = None) -> Iterator[None]:  # noqa: PT028 (not a test)
+def fast_retries(*, max_attempts: int | None = None) -> Iterator[None]:
     """Within the block, every client skips the waits between retries and makes at most ``max_attempts`` attempts.
 
     The mode lives in a context variable: it covers the current task and the tasks it starts, and is undone when
