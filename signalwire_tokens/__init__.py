@@ -1,5 +1,7 @@
 """An asyncio client for SignalWire's token APIs: project API tokens and chat tokens."""
 
+import logging
+
 from ._budget import RetryBudget, TokenBucket
 from ._client import SignalWireClient
 from ._errors import (
@@ -64,3 +66,6 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+# A library leaves output to the application: without this, Python would print WARNINGs to stderr by itself.
+logging.getLogger("signalwire_tokens").addHandler(logging.NullHandler())
