@@ -319,8 +319,8 @@ async def test_a_slow_answer_times_out_and_is_typed(fake: FakeSignalWire) -> Non
 
 
 async def test_a_slow_first_answer_is_retried(fake: FakeSignalWire) -> None:
-    fake.delay(1.0, times=1)
-    async with fake.client(timeout=0.05) as client:
+    fake.delay(30.0, times=1)
+    async with fake.client(timeout=0.3) as client:
         await client.chat_tokens.create(ttl=1, channels={"c": READ})
     assert fake.chat_tokens_minted == 1
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from signalwire_tokens import (
@@ -144,7 +146,7 @@ def test_deadline_must_be_positive() -> None:
 
 
 async def test_a_wait_that_would_cross_the_deadline_is_not_taken(sleep: RecordingSleep) -> None:
-    middleware = RetryMiddleware(RetryPolicy(sleep=sleep, deadline=5, initial_backoff=8, max_backoff=8))
+    middleware = RetryMiddleware(RetryPolicy(sleep=sleep, deadline=3, initial_backoff=8, max_backoff=8))
     call_next = FakeNext(error_response(503))
     with pytest.raises(ServerError) as info:
         await middleware(make_request(), call_next)
@@ -209,31 +211,55 @@ async def test_a_deadline_already_past_sends_nothing(fake: FakeSignalWire) -> No
 # -- knowing what was sent ---------------------------------------------------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def saturated_pool(
+    fake: FakeSignalWire,
+) -> AsyncIterator[tuple[aiohttp.ClientSession, Callable[[], Awaitable[None]]]]:
+    """A one-connection session whose connection is held by a raw request the fake answers only when released.
+
+    The holder has no timeout of its own, so a client sharing the session can only time out waiting for the pool:
+    no race between timers decides the outcome.
+    """
+    fake.delay(30.0, times=1)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        holder = asyncio.ensure_future(session.post(f"{fake.url}/api/chat/tokens", data=b"{}").__aenter__())
+        await wait_for_requests(fake, 1)
+
+        async def release() -> None:
+            holder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holder
+
+        try:
+            yield session, release
+        finally:
+            await release()
+
+
 async def test_a_pool_wait_timeout_never_left_so_create_is_retried(fake: FakeSignalWire) -> None:
-    fake.delay(0.3, times=1, operation="chat_tokens.create")
-    async with fake.client(max_connections=1, timeout=0.15) as client:
-        slow = asyncio.ensure_future(client.chat_tokens.create(ttl=1, channels={"c": READ}))
-        while not fake.requests:  # noqa: ASYNC110 - polls the fake's record; there is no event to wait on
-            await asyncio.sleep(0.001)
-        token = await client.api_tokens.create("n", ["chat"])
-        await slow
+    async with saturated_pool(fake) as (session, release):
+
+        async def release_between_attempts(_seconds: float) -> None:
+            await release()
+
+        policy = RetryPolicy(sleep=release_between_attempts)
+        async with fake.client(session=session, timeout=0.2, retry=policy) as client:
+            token = await client.api_tokens.create("n", ["chat"])
     assert list(fake.api_tokens) == [token.id]
     assert [r.operation for r in fake.requests].count("api_tokens.create") == 1
 
 
 async def test_a_pool_wait_timeout_is_a_connect_timeout(fake: FakeSignalWire) -> None:
-    fake.delay(0.3, times=1)
-    async with fake.client(max_connections=1, timeout=0.1, retry=RetryPolicy.disabled()) as client:
-        slow = asyncio.ensure_future(client.chat_tokens.create(ttl=1, channels={"c": READ}))
-        while not fake.requests:  # noqa: ASYNC110 - polls the fake's record; there is no event to wait on
-            await asyncio.sleep(0.001)
+    async with (
+        saturated_pool(fake) as (session, _release),
+        fake.client(session=session, timeout=0.1, retry=RetryPolicy.disabled()) as client,
+    ):
         with pytest.raises(ConnectTimeoutError) as info:
             await client.api_tokens.create("n", ["chat"])
-        with pytest.raises(RequestTimeoutError):
-            await slow
     assert not info.value.request_sent
     assert not info.value.outcome_unknown
     assert fake.api_tokens == {}
+    assert [r.operation for r in fake.requests] == ["chat_tokens.create"]
 
 
 async def test_a_read_timeout_on_create_is_not_retried_and_says_the_token_may_exist(fake: FakeSignalWire) -> None:
