@@ -2,6 +2,7 @@
 
 import logging
 
+from ._batch import BatchProgress, BatchStream
 from ._budget import RetryBudget, TokenBucket
 from ._client import SignalWireClient
 from ._errors import (
@@ -35,6 +36,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchItem",
+    "BatchProgress",
+    "BatchStream",
     "ChannelPermissions",
     "ChatToken",
     "ChatTokenRequest",

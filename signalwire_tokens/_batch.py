@@ -7,13 +7,32 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from types import TracebackType
 from typing import Any
 
+import attrs
+
 from ._errors import InvalidRequestError, SignalWireError
 from ._models import BatchItem, ChatToken, ChatTokenRequest
+from ._pacing import FLOW_CONTROL, FlowControl
 from ._validate import check_int
 
-__all__ = ["BatchStream"]
+__all__ = ["BatchProgress", "BatchStream"]
 
 Mint = Callable[[ChatTokenRequest], Awaitable[ChatToken]]
+
+
+@attrs.frozen
+class BatchProgress:
+    """Where a batch stands, passed to ``create_many``'s ``progress`` callback after each item completes."""
+
+    done: int
+    failed: int
+    in_flight: int
+    #: The concurrency the batch allows itself now: lower than asked after 429s, recovering after successes.
+    concurrency: int
+    #: 429 answers seen so far.
+    throttled: int
+
+
+Progress = Callable[[BatchProgress], object]
 Outcome = BatchItem | BaseException | None  # None: every worker is done
 
 
@@ -31,8 +50,19 @@ class _Pool:
     """The workers and what they share. Kept apart from :class:`BatchStream` so that the running workers do not
     keep the stream alive: when the consumer drops the stream, its ``__del__`` can cancel them."""
 
-    def __init__(self, mint: Mint, requests: Iterable[Any] | AsyncIterable[Any], concurrency: int) -> None:
+    def __init__(
+        self,
+        mint: Mint,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        concurrency: int,
+        flow: FlowControl,
+        progress: Progress | None,
+    ) -> None:
         self.mint = mint
+        self.flow = flow
+        self.progress = progress
+        self.done = 0
+        self.failed = 0
         self.sync_source: Iterator[Any] | None = None
         self.async_source: AsyncIterator[Any] | None = None
         if isinstance(requests, AsyncIterable):
@@ -69,6 +99,8 @@ class _Pool:
         return index, item
 
     async def work(self) -> None:
+        # Published in this worker's own context: every attempt its mints make goes through the batch's flow.
+        FLOW_CONTROL.set(self.flow)
         try:
             while True:
                 await self.slots.acquire()
@@ -82,6 +114,7 @@ class _Pool:
                     outcome = BatchItem(index, request, token=await self.mint(request))
                 except SignalWireError as error:
                     outcome = BatchItem(index, request, error=error)
+                self.record(outcome)
                 self.outcomes.put_nowait(outcome)
         except Exception as error:  # the input itself failed: the consumer gets the error
             self.exhausted = True
@@ -91,6 +124,14 @@ class _Pool:
             if self.running == 0:
                 self.outcomes.put_nowait(None)
 
+    def record(self, item: BatchItem) -> None:
+        self.done += 1
+        self.failed += not item.ok
+        if self.progress is not None:
+            self.progress(
+                BatchProgress(self.done, self.failed, self.flow.in_flight, int(self.flow.limit), self.flow.throttled)
+            )
+
     def cancel(self) -> None:
         for worker in self.workers:
             if not worker.done() and not worker.get_loop().is_closed():
@@ -98,20 +139,44 @@ class _Pool:
 
 
 class BatchStream(AsyncIterator[BatchItem]):
-    """The async iterator ``create_many`` returns: :class:`BatchItem` s in order of completion.
+    """The async iterator ``create_many`` returns: :class:`BatchItem` s as they complete (in input order with
+    ``ordered=True``).
 
     At most ``concurrency`` requests run at once, and the input is pulled only as results are taken. Breaking out
     of ``async for`` cancels whatever is in flight; ``aclose()`` (or ``async with``) also waits until it is gone.
     """
 
-    def __init__(self, mint: Mint, requests: Iterable[Any] | AsyncIterable[Any], *, concurrency: int = 32) -> None:
+    def __init__(
+        self,
+        mint: Mint,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> None:
         self._concurrency = check_int("concurrency", concurrency, minimum=1)
         if not isinstance(requests, (Iterable, AsyncIterable)):
             raise InvalidRequestError(f"requests must be an iterable or async iterable, not {type(requests).__name__}")
+        if progress is not None and not callable(progress):
+            raise InvalidRequestError("progress must be a callable taking a BatchProgress")
+        self._flow = FlowControl(self._concurrency, max_rate)
         self._mint = mint
         self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests
+        self._progress = progress
+        self._ordered = bool(ordered)
+        # With ordered=True, outcomes that finished ahead of their turn wait here. The slots bound it: at most
+        # ``concurrency`` items are ever pulled and not yet yielded.
+        self._early: dict[int, BatchItem] = {}
+        self._next_index = 0
         self._pool: _Pool | None = None
         self._closed = False
+
+    @property
+    def flow(self) -> FlowControl:
+        """The batch's flow control: ``limit`` (the concurrency now allowed), ``in_flight``, ``throttled``."""
+        return self._flow
 
     def __aiter__(self) -> BatchStream:
         return self
@@ -122,16 +187,27 @@ class BatchStream(AsyncIterator[BatchItem]):
         if self._pool is None:
             # Started on first use, inside the consumer's running loop.
             assert self._requests is not None
-            self._pool = _Pool(self._mint, self._requests, self._concurrency)
+            self._pool = _Pool(self._mint, self._requests, self._concurrency, self._flow, self._progress)
             self._requests = None
-        outcome = await self._pool.outcomes.get()
-        if isinstance(outcome, BatchItem):
-            self._pool.slots.release()
-            return outcome
-        await self.aclose()
-        if outcome is not None:
-            raise outcome
-        raise StopAsyncIteration
+        pool = self._pool
+        while True:
+            if self._ordered and self._next_index in self._early:
+                return self._hand_out(pool, self._early.pop(self._next_index))
+            outcome = await pool.outcomes.get()
+            if isinstance(outcome, BatchItem):
+                if not self._ordered or outcome.index == self._next_index:
+                    return self._hand_out(pool, outcome)
+                self._early[outcome.index] = outcome
+                continue
+            await self.aclose()
+            if outcome is not None:
+                raise outcome
+            raise StopAsyncIteration
+
+    def _hand_out(self, pool: _Pool, item: BatchItem) -> BatchItem:
+        pool.slots.release()
+        self._next_index = item.index + 1
+        return item
 
     async def aclose(self) -> None:
         """Cancel the requests in flight and wait until they are gone."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._batch import BatchStream
+from ._batch import BatchStream, Progress
 from ._convert import converter, structure_body
 from ._http import JsonBody
 from ._models import ChannelsInput, ChatToken, ChatTokenRequest
@@ -53,10 +53,23 @@ class ChatTokens:
         body = structure_body(response, _MintedBody)
         return ChatToken(body.token, request.member_id, sent_at + timedelta(minutes=request.ttl))
 
-    def create_many(self, requests: Iterable[Any] | AsyncIterable[Any], *, concurrency: int = 32) -> BatchStream:
+    def create_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> BatchStream:
         """Mint many chat tokens, at most ``concurrency`` at once, yielding a :class:`BatchItem` as each completes.
 
         The input (``ChatTokenRequest``s, or dicts of their fields) is pulled lazily; a failed item carries its
-        error instead of raising; stopping early cancels whatever is in flight.
+        error instead of raising; stopping early cancels whatever is in flight. ``max_rate`` caps the requests
+        started per second (retries included); a 429 halves the concurrency, which then grows back by one per
+        round of successes. ``progress`` is called with a :class:`BatchProgress` after each item; ``ordered=True``
+        yields in input order (an item finished early waits, at most ``concurrency`` of them).
         """
-        return BatchStream(self.mint, requests, concurrency=concurrency)
+        return BatchStream(
+            self.mint, requests, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
+        )

@@ -19,6 +19,7 @@ from ._chat_tokens import ChatTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import UNKNOWN_OUTCOME, Body, Middleware, Request, Response
+from ._pacing import pace
 from ._retry import RetryMiddleware, RetryPolicy
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
@@ -87,6 +88,7 @@ class SignalWireClient:
                 encode_body,
                 self._retry,
                 decode_errors,
+                pace,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
             ],
             self._transport,

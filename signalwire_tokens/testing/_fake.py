@@ -97,6 +97,29 @@ class _Chaos:
         return _Fault("status", None, 1, status=int(kind), label=kind)
 
 
+@attrs.define
+class _Limits:
+    """The rate-limited mode: 429 beyond ``per_second`` (a token bucket) or beyond ``max_in_flight``."""
+
+    per_second: float | None
+    max_in_flight: int | None
+    retry_after: str
+    tokens: float = 0.0
+    updated: float = 0.0
+
+    def admit(self, now: float, in_flight: int) -> bool:
+        if self.max_in_flight is not None and in_flight > self.max_in_flight:
+            return False
+        if self.per_second is None:
+            return True
+        self.tokens = min(self.per_second, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class _Refusal(Exception):
     """A documented error answer, raised by a validator and turned into a response by the handler."""
 
@@ -159,6 +182,10 @@ class FakeSignalWire:
         self.chat_tokens_minted = 0
         self._faults: list[_Fault] = []
         self._chaos: _Chaos | None = None
+        self._limits: _Limits | None = None
+        self._in_flight = 0
+        #: Arrival times (``loop.time()``) of every request, for checking pacing.
+        self.arrivals: list[float] = []
         #: How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3}``.
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self._runner: web.AppRunner | None = None
@@ -261,6 +288,17 @@ class FakeSignalWire:
             raise ValueError(f"rate must be in 0..1, got {rate!r}")
         self._chaos = _Chaos(rate, random.Random(seed), operation, f"{retry_after:g}", slow)
 
+    def rate_limit(
+        self, *, per_second: float | None = None, max_in_flight: int | None = None, retry_after: float = 1
+    ) -> None:
+        """Answer 429 (with ``Retry-After``) to requests beyond ``per_second`` or ``max_in_flight``, as SignalWire
+        does past its rate limits. ``fake.rate_limit()`` with no limits turns the mode off."""
+        if per_second is None and max_in_flight is None:
+            self._limits = None
+            return
+        now = asyncio.get_running_loop().time()
+        self._limits = _Limits(per_second, max_in_flight, f"{retry_after:g}", per_second or 0.0, now)
+
     def clear_faults(self) -> None:
         """Drop queued faults and stop :meth:`chaos`."""
         self._faults.clear()
@@ -281,12 +319,25 @@ class FakeSignalWire:
         self, operation: str, handler: Callable[[web.Request, bytes], Awaitable[web.Response]]
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            self._in_flight += 1
+            try:
+                return await handle_one(request)
+            finally:
+                self._in_flight -= 1
+
+        async def handle_one(request: web.Request) -> web.StreamResponse:
             body = await request.read()
+            now = asyncio.get_running_loop().time()
+            self.arrivals.append(now)
             self.requests.append(
                 RecordedRequest(
                     operation, request.method, request.path, dict(request.headers), body, request.content_type
                 )
             )
+            if self._limits is not None and not self._limits.admit(now, self._in_flight):
+                self.faults_injected["rate_limited"] += 1
+                throttled = _Fault("status", None, 1, status=429, headers={"Retry-After": self._limits.retry_after})
+                return self._fault_response(operation, throttled)
             fault = self._take_fault(operation)
             if fault is not None:
                 self.faults_injected[fault.label] += 1

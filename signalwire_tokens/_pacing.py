@@ -1,0 +1,100 @@
+"""Batch flow control: a requests-per-second ceiling, and a concurrency limit that backs off on 429.
+
+One :class:`FlowControl` belongs to one ``create_many`` batch. Its workers publish it in a context variable, and
+the :func:`pace` middleware (below retry, so it sees every attempt) makes each attempt wait for its turn and reports
+the answer back. Calls outside a batch find no flow control and pass straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+
+from ._http import Handler, Request, Response
+from ._validate import check_seconds
+
+__all__ = ["FLOW_CONTROL", "FlowControl", "pace"]
+
+
+class FlowControl:
+    """At most ``limit`` attempts in flight and, with ``max_rate``, at most that many started per second.
+
+    ``limit`` follows additive increase, multiplicative decrease: a 429 halves it (once per window: only a 429 to
+    an attempt started after the last cut counts, so one burst of 429s is one signal), and each success adds
+    ``1/limit`` back, up to ``concurrency``. Only the event loop's thread touches it.
+    """
+
+    def __init__(self, concurrency: int, max_rate: float | None = None) -> None:
+        self.ceiling = concurrency
+        self.limit = float(concurrency)
+        self.in_flight = 0
+        self.throttled = 0  # 429s seen
+        self.cuts = 0
+        self._interval = 1.0 / check_seconds("max_rate", max_rate, positive=True) if max_rate is not None else 0.0
+        self._next_start = 0.0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> int:
+        """Wait for a place and for this attempt's turn; the window it started in (for :meth:`release`)."""
+        while self.in_flight >= int(self.limit):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # it was woken, but is gone: pass the turn on
+                raise
+        self.in_flight += 1
+        if self._interval:
+            try:
+                await self._take_turn()
+            except asyncio.CancelledError:
+                self.release(self.cuts, None)
+                raise
+        return self.cuts
+
+    async def _take_turn(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next_start)
+        self._next_start = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def release(self, window: int, status: int | None) -> None:
+        self.in_flight -= 1
+        if status == 429:
+            self.throttled += 1
+            if window == self.cuts:
+                self.limit = max(1.0, self.limit / 2)
+                self.cuts += 1
+        elif status is not None and 200 <= status < 300 and self.limit < self.ceiling:
+            self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+        self._wake()
+
+    def _wake(self) -> None:
+        free = int(self.limit) - self.in_flight
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+
+FLOW_CONTROL: contextvars.ContextVar[FlowControl | None] = contextvars.ContextVar("signalwire_flow", default=None)
+
+
+async def pace(request: Request, call_next: Handler) -> Response:
+    flow = FLOW_CONTROL.get()
+    if flow is None:
+        return await call_next(request)
+    window = await flow.acquire()
+    status = None
+    try:
+        response = await call_next(request)
+        status = response.status
+        return response
+    finally:
+        flow.release(window, status)

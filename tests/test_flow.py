@@ -1,0 +1,213 @@
+"""Batch flow control (max_rate, backing off on 429), progress reports and ordered output."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from signalwire_tokens import (
+    BatchProgress,
+    ChatToken,
+    ChatTokenRequest,
+    InvalidRequestError,
+    RetryBudget,
+    RetryPolicy,
+)
+from signalwire_tokens._batch import BatchStream
+from signalwire_tokens._pacing import FlowControl
+from signalwire_tokens.testing import FakeSignalWire
+
+from .conftest import RecordingSleep
+from .test_batch import Minter, requests
+
+READ = {"read": True}
+
+
+# -- FlowControl on its own ----------------------------------------------------------------------------------------
+
+
+async def test_a_429_halves_the_limit_once_per_window_and_successes_win_it_back() -> None:
+    flow = FlowControl(32)
+    windows = [await flow.acquire() for _ in range(10)]
+    assert flow.in_flight == 10
+    flow.release(windows[0], 429)
+    assert flow.limit == 16
+    for window in windows[1:5]:
+        flow.release(window, 429)  # the same burst: started before the cut
+    assert (flow.limit, flow.cuts, flow.throttled) == (16, 1, 5)
+    later = await flow.acquire()
+    flow.release(later, 429)
+    assert flow.limit == 8
+    for window in windows[5:]:
+        flow.release(window, 200)
+    assert 8.5 < flow.limit < 9
+    for _ in range(1000):  # one more place per round of `limit` successes: about 470 to climb from 9 to 32
+        flow.release(await flow.acquire(), 200)
+    assert flow.limit == 32, "never above what was asked"
+    assert flow.in_flight == 0
+
+
+async def test_the_limit_never_drops_below_one() -> None:
+    flow = FlowControl(2)
+    for _ in range(5):
+        flow.release(await flow.acquire(), 429)
+    assert flow.limit == 1
+
+
+async def test_acquire_waits_while_the_limit_is_reached_and_cancelled_waiters_pass_their_turn_on() -> None:
+    flow = FlowControl(1)
+    first = await flow.acquire()
+    waiting = [asyncio.ensure_future(flow.acquire()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiting)
+    flow.release(first, 200)
+    waiting[0].cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert waiting[1].done() and not waiting[1].cancelled()
+    assert flow.in_flight == 1
+
+
+async def test_max_rate_spaces_the_starts() -> None:
+    flow = FlowControl(100, max_rate=200)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(21):
+        flow.release(await flow.acquire(), 200)
+    assert loop.time() - started >= 20 / 200 * 0.95
+
+
+async def test_cancelling_while_waiting_for_a_turn_gives_the_place_back() -> None:
+    flow = FlowControl(4, max_rate=1)
+    flow.release(await flow.acquire(), 200)
+    turn = asyncio.ensure_future(flow.acquire())
+    await asyncio.sleep(0.01)
+    turn.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    assert flow.in_flight == 0
+
+
+@pytest.mark.parametrize("rate", [0, -5, "10", True])
+def test_max_rate_must_be_positive(rate: object) -> None:
+    with pytest.raises(InvalidRequestError, match="max_rate"):
+        BatchStream(Minter(), [], max_rate=rate)  # type: ignore[arg-type]
+
+
+# -- against the fake space ----------------------------------------------------------------------------------------
+
+
+async def test_max_rate_caps_requests_per_second(client: object, fake: FakeSignalWire) -> None:
+    from signalwire_tokens import SignalWireClient
+
+    assert isinstance(client, SignalWireClient)
+    items = [item async for item in client.chat_tokens.create_many(requests(30), concurrency=16, max_rate=100)]
+    assert all(item.ok for item in items)
+    span = fake.arrivals[-1] - fake.arrivals[0]
+    assert span >= 29 / 100 * 0.9
+
+
+async def test_a_rate_limited_space_makes_the_batch_back_off(fake: FakeSignalWire) -> None:
+    fake.rate_limit(max_in_flight=4)
+    fake.delay(0.005, times=10_000)
+    seen: list[BatchProgress] = []
+    policy = RetryPolicy(sleep=RecordingSleep(), budget=RetryBudget(capacity=10_000))
+    async with fake.client(retry=policy) as client:
+        stream = client.chat_tokens.create_many(requests(200), concurrency=32, progress=seen.append)
+        items = [item async for item in stream]
+    assert sorted(item.index for item in items) == list(range(200))
+    assert all(item.ok for item in items)
+    assert stream.flow.cuts >= 2
+    assert min(p.concurrency for p in seen) <= 8, "the batch shrank toward what the space accepts"
+    throttled = fake.faults_injected["rate_limited"]
+    assert throttled == stream.flow.throttled
+    # Without backing off, 28 of every 32 requests in a wave would be refused; the batch keeps it far lower.
+    assert throttled < 200
+
+
+async def test_a_rate_limit_per_second_is_honoured_with_max_rate(fake: FakeSignalWire) -> None:
+    fake.rate_limit(per_second=200)
+    async with fake.client() as client:
+        stream = client.chat_tokens.create_many(requests(60), concurrency=16, max_rate=150)
+        items = [item async for item in stream]
+    assert all(item.ok for item in items)
+    assert fake.faults_injected["rate_limited"] == 0
+
+
+async def test_rate_limit_mode_can_be_turned_off(fake: FakeSignalWire) -> None:
+    fake.rate_limit(max_in_flight=0)
+    fake.rate_limit()
+    async with fake.client() as client:
+        await client.chat_tokens.create(ttl=1, channels={"c": READ})
+
+
+async def test_calls_outside_a_batch_are_not_paced(client: object) -> None:
+    from signalwire_tokens._pacing import FLOW_CONTROL
+
+    assert FLOW_CONTROL.get() is None
+
+
+# -- progress --------------------------------------------------------------------------------------------------------
+
+
+async def test_progress_reports_each_completion() -> None:
+    seen: list[BatchProgress] = []
+    minter = Minter(fail={"m2", "m5"})
+    items = [item async for item in BatchStream(minter, requests(8), concurrency=3, progress=seen.append)]
+    assert len(items) == 8
+    assert [p.done for p in seen] == list(range(1, 9))
+    assert seen[-1].failed == 2
+    assert all(0 <= p.in_flight <= 3 and p.concurrency == 3 for p in seen)
+
+
+def test_progress_must_be_callable() -> None:
+    with pytest.raises(InvalidRequestError, match="progress"):
+        BatchStream(Minter(), [], progress=5)  # type: ignore[arg-type]
+
+
+# -- ordered ---------------------------------------------------------------------------------------------------------
+
+
+class JitteryMinter(Minter):
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.rng = random.Random(seed)
+
+    async def __call__(self, request: ChatTokenRequest) -> ChatToken:
+        for _ in range(self.rng.randint(0, 20)):
+            await asyncio.sleep(0)
+        return await super().__call__(request)
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_ordered_yields_in_input_order_with_a_bounded_window(seed: int) -> None:
+    pulled = 0
+
+    def source():  # type: ignore[no-untyped-def]
+        nonlocal pulled
+        for request in requests(300):
+            pulled += 1
+            yield request
+
+    stream = BatchStream(JitteryMinter(seed), source(), concurrency=8, ordered=True)
+    indexes = []
+    async for item in stream:
+        indexes.append(item.index)
+        assert item.request.member_id == f"m{item.index}"
+        assert pulled - len(indexes) <= 8
+        assert len(stream._early) <= 8
+    assert indexes == list(range(300))
+
+
+async def test_unordered_really_completes_out_of_order() -> None:
+    indexes = [item.index async for item in BatchStream(JitteryMinter(1), requests(100), concurrency=8)]
+    assert sorted(indexes) == list(range(100))
+    assert indexes != list(range(100))
+
+
+async def test_ordered_against_the_fake_space_with_failures(fake: FakeSignalWire) -> None:
+    fake.chaos(0.2, seed=3)
+    async with fake.client() as client:
+        items = [item async for item in client.chat_tokens.create_many(requests(200), concurrency=16, ordered=True)]
+    assert [item.index for item in items] == list(range(200))
