@@ -16,7 +16,7 @@ from yarl import URL
 
 from ._decode import decode_error
 from ._errors import InvalidRequestError
-from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response
+from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response, add_header
 
 __all__ = ["AuthHeader", "build_chain", "decode_errors", "encode_body", "encode_request"]
 
@@ -38,7 +38,7 @@ def encode_request(request: Request) -> Request:
         encoded, content_type = dump_json(body.data).encode("utf-8"), JSON
     else:
         return request
-    return attrs.evolve(request, body=encoded).with_header("Content-Type", content_type)
+    return request.replace(body=encoded, headers=add_header(request.headers, "Content-Type", content_type))
 
 
 async def encode_body(request: Request, call_next: Handler) -> Response:

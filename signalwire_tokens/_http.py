@@ -23,6 +23,25 @@ def _freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(headers or {}))
 
 
+_HEADER_CACHE: dict[tuple[int, str, str], tuple[CIMultiDictProxy[str], CIMultiDictProxy[str]]] = {}
+
+
+def add_header(headers: CIMultiDictProxy[str], name: str, value: str) -> CIMultiDictProxy[str]:
+    """``headers`` plus one header. Calls mostly add the same header to the same (client-wide) headers, so the
+    result is remembered by identity; the entry keeps its source alive, so an id is never reused while cached."""
+    key = (id(headers), name, value)
+    cached = _HEADER_CACHE.get(key)
+    if cached is not None and cached[0] is headers:
+        return cached[1]
+    copy = CIMultiDict(headers)
+    copy[name] = value
+    result = CIMultiDictProxy(copy)
+    if len(_HEADER_CACHE) >= 256:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[key] = (headers, result)
+    return result
+
+
 @attrs.frozen
 class FormBody:
     """An ``application/x-www-form-urlencoded`` body; a key may repeat (``permissions=a&permissions=b``)."""
@@ -63,10 +82,25 @@ class Request:
     #: When the whole call must be over, in ``loop.time()`` seconds; an attempt gets no more than what is left.
     deadline: float | None = None
 
+    def replace(self, **changes: Any) -> Request:
+        """A copy with some fields changed: ``attrs.evolve`` without its per-call introspection (a hot path)."""
+        fields: dict[str, Any] = {
+            "method": self.method,
+            "url": self.url,
+            "operation": self.operation,
+            "idempotent": self.idempotent,
+            "headers": self.headers,
+            "body": self.body,
+            "attempt": self.attempt,
+            "unknown_outcome_note": self.unknown_outcome_note,
+            "deadline": self.deadline,
+        }
+        fields.update(changes)
+        return Request(**fields)
+
     def with_header(self, name: str, value: str) -> Request:
-        headers = CIMultiDict(self.headers)
-        headers[name] = value
-        return attrs.evolve(self, headers=CIMultiDictProxy(headers))
+        """A copy with one header set (replacing any of that name)."""
+        return self.replace(headers=add_header(self.headers, name, value))
 
     def __repr__(self) -> str:
         # Headers are left out on purpose: they hold the Authorization header.

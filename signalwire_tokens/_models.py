@@ -138,6 +138,12 @@ class ChannelPermissions:
             raise InvalidRequestError("a channel needs read and/or write set to True")
 
 
+_COMMON_PERMISSIONS = {
+    (True, False): ChannelPermissions(read=True),
+    (False, True): ChannelPermissions(write=True),
+    (True, True): ChannelPermissions(read=True, write=True),
+}
+
 ChannelsInput = Mapping[str, ChannelPermissions | Mapping[str, bool]]
 
 
@@ -151,6 +157,15 @@ def _channel(name: Any, value: Any) -> ChannelPermissions:
         raise InvalidRequestError(f"{where}: names starting with {RESERVED_CHANNEL_PREFIX!r} are reserved")
     if isinstance(value, ChannelPermissions):
         return value
+    if (
+        isinstance(value, dict)
+        and value.keys() <= {"read", "write"}
+        and all(type(flag) is bool for flag in value.values())
+    ):
+        # The usual forms, {"read": True} and the like, map to one of three shared instances.
+        known = _COMMON_PERMISSIONS.get((value.get("read", False), value.get("write", False)))
+        if known is not None:
+            return known
     if not isinstance(value, Mapping):
         raise InvalidRequestError(f"{where}: permissions must be ChannelPermissions or a dict, got {value!r}")
     unknown = set(value) - {"read", "write"}

@@ -32,6 +32,7 @@ class FlowControl:
         self.throttled = 0  # 429s seen
         self.cuts = 0
         self._interval = 1.0 / check_seconds("max_rate", max_rate, positive=True) if max_rate is not None else 0.0
+        self.paced = bool(self._interval)
         self._next_start = 0.0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
@@ -90,7 +91,12 @@ async def pace(request: Request, call_next: Handler) -> Response:
     flow = FLOW_CONTROL.get()
     if flow is None:
         return await call_next(request)
-    window = await flow.acquire()
+    if flow.in_flight < flow.limit and not flow.paced:
+        # A free place and no rate to keep: take it without a coroutine round trip (the common case).
+        flow.in_flight += 1
+        window = flow.cuts
+    else:
+        window = await flow.acquire()
     status = None
     try:
         response = await call_next(request)

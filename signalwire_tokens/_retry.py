@@ -201,16 +201,28 @@ class RetryMiddleware:
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
         policy = self.policy
+        if policy.deadline is not None and request.deadline is None:
+            request = request.replace(deadline=asyncio.get_running_loop().time() + policy.deadline)
+        # The first attempt runs without tenacity: most calls succeed, and they should not pay for the machinery.
+        try:
+            response = await call_next(request)
+        except SignalWireError as error:
+            failure = error
+        else:
+            if self.bucket is not None:
+                self.bucket.record_success(None)
+            return response
+        # Outside the except block, so that nothing raised later gets this failure as its implicit context.
+        return await self._retry(request, call_next, failure)
+
+    async def _retry(self, request: Request, call_next: Handler, first_error: SignalWireError) -> Response:
+        policy = self.policy
         sleep, max_attempts = policy.sleep, policy.max_attempts
         mode = TESTING_MODE.get()
         if mode is not None:
             sleep = _no_wait
             max_attempts = min(max_attempts, mode.max_attempts or max_attempts)
-        deadline = request.deadline
-        if policy.deadline is not None and deadline is None:
-            deadline = asyncio.get_running_loop().time() + policy.deadline
-            request = attrs.evolve(request, deadline=deadline)
-        call = _Call(request, policy, self.bucket, max_attempts, deadline)
+        call = _Call(request, policy, self.bucket, max_attempts, request.deadline)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max_attempts),
             wait=call.wait,
@@ -221,7 +233,10 @@ class RetryMiddleware:
         async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
-                response = await call_next(request if number == 1 else attrs.evolve(request, attempt=number))
+                if number == 1:
+                    # Attempt 1 already ran above; tenacity judges its outcome like any other.
+                    raise first_error
+                response = await call_next(request.replace(attempt=number))
                 # Returning here ends the loop before tenacity looks at a success, so the budget is paid back here.
                 call.succeeded()
                 return response

@@ -182,6 +182,7 @@ def test_channel_count_is_1_to_500() -> None:
         ({"c": {}}, "read and/or write"),
         ({"c": {"read": False, "write": False}}, "read and/or write"),
         ({"c": {"read": 1}}, "True or False"),
+        ({"c": {"read": []}}, "True or False"),
         ({"c": {"read": True, "admin": True}}, "unknown keys"),
         ({"c": True}, "ChannelPermissions or a dict"),
         ([("c", READ)], "dict of channel name"),

@@ -1,0 +1,80 @@
+"""A trivial HTTP/1.1 keep-alive server for the benchmarks: answers every POST with a chat token, after an
+optional latency. Hand-rolled on asyncio.Protocol so that the server, not the clients, is never the bottleneck.
+
+    python benchmarks/server.py --port 0 [--latency 0.05]     # prints "listening on PORT"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+BODY = json.dumps({"token": "eyJ0eXAiOiJWUlQiLCJhbGciOiJIUzUxMiJ9.eyJpYXQiOjE3OTU1MDc0OTJ9.c2lnbmF0dXJl"}).encode()
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(BODY)).encode()
+    + b"\r\nConnection: keep-alive\r\n\r\n"
+    + BODY
+)
+
+
+class TokenServer(asyncio.Protocol):
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in self.buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            if self.latency:
+                self.loop.call_later(self.latency, self.answer)
+            else:
+                self.answer()
+
+    def answer(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(RESPONSE)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+async def serve(port: int, latency: float) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: TokenServer(latency), "127.0.0.1", port, backlog=1024)
+    print(f"listening on {server.sockets[0].getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    try:
+        asyncio.run(serve(args.port, args.latency))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
