@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -69,15 +70,48 @@ class _Pool:
             self.async_source = aiter(requests)
         else:
             self.sync_source = iter(requests)
-        self.outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        # Finished outcomes wait here for the consumer, who waits on ``consumer`` when there are none.
+        self.outcomes: collections.deque[Outcome] = collections.deque()
+        self.consumer: asyncio.Future[None] | None = None
         # A slot is held from pulling a request until the consumer takes its outcome: the input is never read
         # more than ``concurrency`` items ahead of the consumer, and memory stays flat for any input size.
-        self.slots = asyncio.Semaphore(concurrency)
+        # (A counter and a queue of waiters: asyncio.Semaphore scans all its waiters on every release.)
+        self.free_slots = concurrency
+        self.slot_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.pull_lock = asyncio.Lock()
         self.next_index = 0
         self.exhausted = False
         self.running = concurrency
         self.workers = [asyncio.ensure_future(self.work()) for _ in range(concurrency)]
+
+    async def wait_for_slot(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self.slot_waiters.append(waiter)
+        try:
+            await waiter  # a released slot is handed straight to the waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release_slot()
+            raise
+
+    def release_slot(self) -> None:
+        while self.slot_waiters:
+            waiter = self.slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free_slots += 1
+
+    def push(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if self.consumer is not None and not self.consumer.done():
+            self.consumer.set_result(None)
+
+    async def next_outcome(self) -> Outcome:
+        while not self.outcomes:
+            self.consumer = asyncio.get_running_loop().create_future()
+            await self.consumer
+        return self.outcomes.popleft()
 
     async def pull(self) -> tuple[int, Any] | None:
         try:
@@ -103,10 +137,13 @@ class _Pool:
         FLOW_CONTROL.set(self.flow)
         try:
             while True:
-                await self.slots.acquire()
+                if self.free_slots:
+                    self.free_slots -= 1
+                else:
+                    await self.wait_for_slot()
                 pulled = await self.pull()
                 if pulled is None:
-                    self.slots.release()
+                    self.release_slot()
                     return
                 index, request = pulled
                 try:
@@ -115,14 +152,14 @@ class _Pool:
                 except SignalWireError as error:
                     outcome = BatchItem(index, request, error=error)
                 self.record(outcome)
-                self.outcomes.put_nowait(outcome)
+                self.push(outcome)
         except Exception as error:  # the input itself failed: the consumer gets the error
             self.exhausted = True
-            self.outcomes.put_nowait(error)
+            self.push(error)
         finally:
             self.running -= 1
             if self.running == 0:
-                self.outcomes.put_nowait(None)
+                self.push(None)
 
     def record(self, item: BatchItem) -> None:
         self.done += 1
@@ -193,7 +230,7 @@ class BatchStream(AsyncIterator[BatchItem]):
         while True:
             if self._ordered and self._next_index in self._early:
                 return self._hand_out(pool, self._early.pop(self._next_index))
-            outcome = await pool.outcomes.get()
+            outcome = await pool.next_outcome()
             if isinstance(outcome, BatchItem):
                 if not self._ordered or outcome.index == self._next_index:
                     return self._hand_out(pool, outcome)
@@ -205,7 +242,7 @@ class BatchStream(AsyncIterator[BatchItem]):
             raise StopAsyncIteration
 
     def _hand_out(self, pool: _Pool, item: BatchItem) -> BatchItem:
-        pool.slots.release()
+        pool.release_slot()
         self._next_index = item.index + 1
         return item
 

@@ -18,7 +18,7 @@ from ._chain import AuthHeader, build_chain, decode_errors, encode_body
 from ._chat_tokens import ChatTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
-from ._http import UNKNOWN_OUTCOME, Body, Middleware, Request, Response
+from ._http import UNKNOWN_OUTCOME, Body, Handler, Middleware, Request, Response
 from ._pacing import pace
 from ._retry import RetryMiddleware, RetryPolicy
 from ._transport import AiohttpTransport
@@ -48,7 +48,9 @@ class SignalWireClient:
         middlewares -> auth header -> body encoding -> retry -> error decoding -> attempt_middlewares -> transport
 
     ``middlewares`` see each call once, however many attempts it takes; ``attempt_middlewares`` see every attempt
-    and its raw response (an error status included, before it becomes an exception).
+    and its raw response (an error status included, before it becomes an exception). ``transport`` replaces the
+    aiohttp transport with any async callable from :class:`Request` to :class:`Response` (a test double, or a
+    null transport for measuring the chain).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class SignalWireClient:
         attempt_middlewares: Sequence[Middleware] = (),
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
+        transport: Handler | None = None,
     ) -> None:
         self.base_url = resolve_base_url(space, base_url)
         self.project_id = check_project_id(project_id)
@@ -79,6 +82,8 @@ class SignalWireClient:
             max_connections=check_int("max_connections", max_connections, minimum=1),
             session=session,
         )
+        if transport is not None and (session is not None or not callable(transport)):
+            raise InvalidRequestError("transport must be a callable (Request -> Response), and not given with session")
         self._retry = RetryMiddleware(retry)
         auth = AuthHeader.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
         self._handler = build_chain(
@@ -91,7 +96,7 @@ class SignalWireClient:
                 pace,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
             ],
-            self._transport,
+            transport or self._transport,
         )
         self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
         self.api_tokens = ApiTokens(self)
