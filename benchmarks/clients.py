@@ -66,7 +66,9 @@ async def httpx_async(url: str, n: int, concurrency: int) -> int:
             nonlocal remaining, minted
             while remaining > 0:
                 remaining -= 1
-                response = await client.post(url + PATH, content=json.dumps({"ttl": 60, "channels": CHANNELS}), headers=headers)
+                response = await client.post(
+                    url + PATH, content=json.dumps({"ttl": 60, "channels": CHANNELS}), headers=headers
+                )
                 minted += response.status_code == 200 and bool(response.json()["token"])
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -130,8 +132,20 @@ def main() -> None:
     minted = asyncio.run(run(url, n, concurrency)) if asyncio.iscoroutinefunction(run) else run(url, n, concurrency)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"client": name, "n": n, "concurrency": concurrency, "minted": minted, "seconds": wall,
-                      "tokens_per_s": minted / wall, "cpu_us_per_request": cpu / n * 1e6, "peak_rss_mib": peak_kib / 1024}))
+    print(
+        json.dumps(
+            {
+                "client": name,
+                "n": n,
+                "concurrency": concurrency,
+                "minted": minted,
+                "seconds": wall,
+                "tokens_per_s": minted / wall,
+                "cpu_us_per_request": cpu / n * 1e6,
+                "peak_rss_mib": peak_kib / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,13 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
+# One encoder, made once: json.dumps with any non-default option builds a new encoder on every call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dump_json(data: Any) -> str:
     """The compact JSON the library sends (and measures ``state`` with)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _JSON.encode(data)
 
 
 def encode_request(request: Request) -> Request:
@@ -63,6 +67,9 @@ class AuthHeader:
 
     origin: URL
     _header: str
+    # URLs already seen to be of the bound origin: the resources reuse a few URL objects, and yarl's origin()
+    # builds a new URL on every call.
+    _checked: set[URL] = attrs.field(factory=set, init=False)
 
     @classmethod
     def basic(cls, origin: URL, username: str, password: str) -> AuthHeader:
@@ -70,10 +77,14 @@ class AuthHeader:
         return cls(origin, f"Basic {credentials}")
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
-        if request.url.origin() != self.origin:
-            raise InvalidRequestError(
-                f"refusing to send credentials to {request.url.origin()}: the client is bound to {self.origin}"
-            )
+        url = request.url
+        if url not in self._checked:
+            if url.origin() != self.origin:
+                raise InvalidRequestError(
+                    f"refusing to send credentials to {url.origin()}: the client is bound to {self.origin}"
+                )
+            if len(self._checked) < 1024:
+                self._checked.add(url)
         return await call_next(request.with_header("Authorization", self._header))
 
     def __repr__(self) -> str:

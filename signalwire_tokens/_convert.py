@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 import cattrs
@@ -19,14 +20,29 @@ T = TypeVar("T")
 def make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     # Optional fields the caller left out are left out on the wire, not sent as null.
-    for cls in (ChatTokenRequest, UpdateApiTokenRequest):
-        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True))
+    conv.register_unstructure_hook(
+        UpdateApiTokenRequest, make_dict_unstructure_fn(UpdateApiTokenRequest, conv, _cattrs_omit_if_default=True)
+    )
+    conv.register_unstructure_hook(ChatTokenRequest, _unstructure_chat_request)
     conv.register_unstructure_hook(
         CreateApiTokenRequest,
         make_dict_unstructure_fn(CreateApiTokenRequest, conv, subproject_id=override(omit_if_default=True)),
     )
     conv.register_structure_hook(str, _strict_str)
     return conv
+
+
+def _unstructure_chat_request(request: ChatTokenRequest) -> dict[str, Any]:
+    # Written out by hand: it runs once per minted token, and the generated version walks the mapping generically.
+    data: dict[str, Any] = {
+        "ttl": request.ttl,
+        "channels": {name: {"read": p.read, "write": p.write} for name, p in request.channels.items()},
+    }
+    if request.member_id is not None:
+        data["member_id"] = request.member_id
+    if request.state is not None:
+        data["state"] = dict(request.state)
+    return data
 
 
 def _strict_str(value: Any, _cls: type[str]) -> str:
@@ -51,9 +67,10 @@ def form_fields(request: CreateApiTokenRequest) -> tuple[tuple[str, str], ...]:
 def structure_body(response: Response, cls: type[T]) -> T:
     """The success body of ``response`` as ``cls``, or an :class:`UnexpectedResponseError` saying why not."""
     try:
-        return converter.structure(response.json(), cls)
+        result: T = converter.get_structure_hook(cls)(json.loads(response.body), cls)
     except (ValueError, TypeError, KeyError, cattrs.BaseValidationError) as error:
         raise UnexpectedResponseError(
             f"the API answered {response.status} to {response.request.operation} with a body that is not"
             f" a {cls.__name__} ({type(error).__name__})"
         ) from None
+    return result

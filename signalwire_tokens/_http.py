@@ -59,6 +59,7 @@ class JsonBody:
 UNKNOWN_OUTCOME = "the API may have acted on the request"
 
 Body = FormBody | JsonBody | bytes | None
+_KEEP: Any = object()  # "unchanged", where None is a meaningful value
 
 
 @attrs.frozen
@@ -82,21 +83,27 @@ class Request:
     #: When the whole call must be over, in ``loop.time()`` seconds; an attempt gets no more than what is left.
     deadline: float | None = None
 
-    def replace(self, **changes: Any) -> Request:
-        """A copy with some fields changed: ``attrs.evolve`` without its per-call introspection (a hot path)."""
-        fields: dict[str, Any] = {
-            "method": self.method,
-            "url": self.url,
-            "operation": self.operation,
-            "idempotent": self.idempotent,
-            "headers": self.headers,
-            "body": self.body,
-            "attempt": self.attempt,
-            "unknown_outcome_note": self.unknown_outcome_note,
-            "deadline": self.deadline,
-        }
-        fields.update(changes)
-        return Request(**fields)
+    def replace(
+        self,
+        *,
+        headers: CIMultiDictProxy[str] | None = None,
+        body: Body = _KEEP,
+        attempt: int | None = None,
+        deadline: float | None = None,
+    ) -> Request:
+        """A copy with the fields middlewares change: ``attrs.evolve`` without its per-call introspection (this
+        runs several times per call). For any other field, use ``attrs.evolve``."""
+        return Request(
+            self.method,
+            self.url,
+            self.operation,
+            self.idempotent,
+            self.headers if headers is None else headers,
+            self.body if body is _KEEP else body,
+            self.attempt if attempt is None else attempt,
+            self.unknown_outcome_note,
+            self.deadline if deadline is None else deadline,
+        )
 
     def with_header(self, name: str, value: str) -> Request:
         """A copy with one header set (replacing any of that name)."""
