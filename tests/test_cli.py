@@ -1,0 +1,358 @@
+"""The signalwire-tokens command line, run in-process against a fake space on its own thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signalwire_tokens.cli import main
+from signalwire_tokens.testing import FakeSignalWire, fast_retries
+
+
+class ThreadedFake:
+    """A FakeSignalWire on its own event loop in a thread, since the CLI runs its own loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.fake = FakeSignalWire()
+        self.loop.run_until_complete(self.fake.start())
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        async def run() -> Any:
+            return function(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def space() -> Iterator[ThreadedFake]:
+    threaded = ThreadedFake()
+    yield threaded
+    threaded.close()
+
+
+@pytest.fixture
+def creds(space: ThreadedFake, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.delenv("SIGNALWIRE_SPACE", raising=False)
+    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
+    monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
+    return ["--base-url", space.fake.url]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with fast_retries():
+        code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_api_token_create_update_delete(
+    space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "api-token", "create", "--name", "ci", "--permission", "chat", "--permission", "fax", *creds
+    )
+    assert code == 0
+    token = json.loads(out)
+    assert token["permissions"] == ["chat", "fax"]
+    assert token["token"] == space.fake.api_tokens[token["id"]]["token"], "the secret is the requested output"
+    code, out, _ = run(capsys, "api-token", "update", token["id"], "--name", "renamed", *creds)
+    assert (code, json.loads(out)["name"]) == (0, "renamed")
+    code, out, _ = run(capsys, "api-token", "delete", token["id"], *creds)
+    assert (code, out.strip()) == (0, f"deleted {token['id']}")
+    code, _, err = run(capsys, "api-token", "delete", token["id"], *creds)
+    assert code == 1
+    assert "NotFoundError" in err
+
+
+def test_flags_override_the_environment(space: ThreadedFake, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--base-url", space.fake.url, "--project-id", space.fake.project_id, "--api-token", space.fake.api_token]
+    code, out, _ = run(capsys, "chat-token", "create", "--ttl", "5", "--channel", "lobby", *args)
+    assert code == 0
+    assert json.loads(out)["member_id"] is None
+
+
+def test_chat_token_create(space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "chat-token",
+        "create",
+        "--ttl",
+        "60",
+        "--channel",
+        "lobby:r",
+        "--channel",
+        "room:rw",
+        "--member-id",
+        "alice",
+        "--state",
+        '{"n": 1}',
+        *creds,
+    )
+    assert code == 0
+    minted = json.loads(out)
+    claims = space.fake.decode_chat_token(minted["token"])
+    assert claims["ch"] == {"lobby": {"read": True, "write": False}, "room": {"read": True, "write": True}}
+    assert claims["s"] == {"n": 1}
+    assert minted["expires_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["chat-token", "create", "--ttl", "5", "--channel", "lobby:x"],
+        ["chat-token", "create", "--ttl", "5", "--channel", "lobby", "--state", "[1]"],
+        ["chat-token", "create", "--ttl", "5", "--channel", "lobby", "--state", "{nope"],
+        ["api-token", "create", "--name", "n", "--permission", "voice"],
+        ["chat-token"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+
+
+def test_invalid_values_exit_2_before_sending(
+    space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "chat-token", "create", "--ttl", "0", "--channel", "lobby", *creds)
+    assert code == 2
+    assert "ttl" in err
+    assert space.fake.requests == []
+
+
+def test_missing_credentials_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("SIGNALWIRE_SPACE", "SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "chat-token", "create", "--ttl", "5", "--channel", "lobby")
+    assert code == 2
+    assert "SIGNALWIRE_PROJECT_ID" in err
+
+
+def test_refused_credentials_exit_1_without_echoing_them(
+    space: ThreadedFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--base-url", space.fake.url, "--project-id", space.fake.project_id, "--api-token", "PTwrong-secret"]
+    code, out, err = run(capsys, "chat-token", "create", "--ttl", "5", "--channel", "lobby", *args)
+    assert code == 1
+    assert "AuthenticationError" in err
+    assert "PTwrong-secret" not in out + err
+
+
+# -- batches ---------------------------------------------------------------------------------------------------------
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_batch_jsonl_in_input_order(
+    space: ThreadedFake, creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [json.dumps({"member_id": f"m{n}", "channels": {"c": {"read": True}}, "ttl": 5}) for n in range(60)]
+    source = write(tmp_path / "in.jsonl", [rows[0], "", *rows[1:]])
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys, "chat-token", "batch", "--input", str(source), "--output", str(target), "--concurrency", "8", *creds
+    )
+    assert code == 0
+    results = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["member_id"] for r in results] == [f"m{n}" for n in range(60)]
+    assert [r["line"] for r in results] == [1, *range(3, 62)], "blank lines are skipped, line numbers kept"
+    assert "60 of 60 chat tokens minted" in err
+    assert "minting: 60/60 done" in err, "plain progress lines when not on a terminal"
+
+
+def test_batch_csv(space: ThreadedFake, creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write(
+        tmp_path / "in.csv",
+        [
+            "member_id,channels,ttl,state",
+            'ada,lobby:r;room:rw,60,"{""k"": 1}"',
+            'bob,"{""lobby"": {""write"": true}}",5,',
+        ],
+    )
+    target = tmp_path / "out.jsonl"
+    code, _, _ = run(capsys, "chat-token", "batch", "--input", str(source), "--output", str(target), *creds)
+    assert code == 0
+    ada, bob = (json.loads(line) for line in target.read_text().splitlines())
+    claims = space.fake.decode_chat_token(ada["token"])
+    assert claims["ch"]["room"] == {"read": True, "write": True}
+    assert claims["s"] == {"k": 1}
+    assert space.fake.decode_chat_token(bob["token"])["ch"] == {"lobby": {"read": False, "write": True}}
+
+
+def test_batch_failures_exit_1_with_a_summary(
+    space: ThreadedFake, creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space.call(
+        space.fake.fail,
+        422,
+        times=1,
+        body={
+            "errors": [
+                {
+                    "type": "validation_error",
+                    "code": "bad",
+                    "message": "Member is blocked",
+                    "attribute": "member_id",
+                    "url": "u",
+                }
+            ]
+        },
+    )
+    rows = [json.dumps({"member_id": f"m{n}", "channels": {"c": {"read": True}}, "ttl": 5}) for n in range(5)]
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys,
+        "chat-token",
+        "batch",
+        "--input",
+        str(write(tmp_path / "in.jsonl", rows)),
+        "--output",
+        str(target),
+        "--concurrency",
+        "1",
+        *creds,
+    )
+    assert code == 1
+    assert "4 of 5 chat tokens minted, 1 failed" in err
+    failed = [json.loads(line) for line in target.read_text().splitlines() if "error" in line]
+    assert failed[0]["error"]["status"] == 422
+    assert failed[0]["error"]["attribute"] == "member_id"
+    assert failed[0]["member_id"] == "m0"
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "message"),
+    [
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5}', "{nope"], "bad.jsonl:2: not valid JSON"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 0}'], "bad.jsonl:1: field 'ttl'"),
+        ("bad.jsonl", ['{"channels": {"sw_c": {"read": true}}, "ttl": 5}'], "bad.jsonl:1: field 'channels'"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}}'], "bad.jsonl:1: field 'ttl': missing"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "colour": 1}'], "field 'colour': unknown"),
+        ("bad.jsonl", ["[1, 2]"], "bad.jsonl:1: each line must be a JSON object"),
+        ("bad.csv", ["member_id,ttl", "a,5"], "bad.csv:1: the CSV header needs the columns channels"),
+        ("bad.csv", ["member_id,channels,ttl", "a,lobby:r,soon"], "bad.csv:2: field 'ttl'"),
+        ("bad.csv", ["member_id,channels,ttl", "a,lobby:x,5"], "bad.csv:2: field 'channels'"),
+        ("bad.csv", ["member_id,channels,ttl,state", "a,lobby,5,{bad"], "bad.csv:2: field 'state'"),
+        ("bad.csv", ["member_id,channels,ttl", "a,lobby:r,5,extra"], "bad.csv:2: more values"),
+        ("bad.csv", ["member_id,channels,ttl", "a,sw_x,5"], "bad.csv:2: field 'channels'"),
+        ("bad.csv", ["member_id,channels,ttl", 'a,"[1, 2]",5'], "bad.csv:2: field 'channels'"),
+    ],
+)
+def test_bad_input_files_exit_2_naming_line_and_field(
+    space: ThreadedFake,
+    creds: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    lines: list[str],
+    message: str,
+) -> None:
+    source = write(tmp_path / name, lines)
+    code, _, err = run(
+        capsys, "chat-token", "batch", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), *creds
+    )
+    assert code == 2
+    assert message in err
+    assert space.fake.requests == [], "nothing is minted when a row is bad"
+
+
+def test_a_missing_input_file_exits_2(creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "chat-token", "batch", "--input", str(tmp_path / "none.jsonl"), "--output", str(tmp_path / "o"), *creds
+    )
+    assert code == 2
+    assert "none.jsonl" in err
+
+
+def test_csv_format_can_be_forced(
+    space: ThreadedFake, creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path / "members.txt", ["channels,ttl", "lobby,5"])
+    code, _, _ = run(
+        capsys,
+        "chat-token",
+        "batch",
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "o"),
+        "--format",
+        "csv",
+        *creds,
+    )
+    assert code == 0
+
+
+# -- demo and fake-space ---------------------------------------------------------------------------------------------
+
+
+def test_demo_runs_offline(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SIGNALWIRE_SPACE", "SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run(capsys, "demo")
+    assert code == 0
+    for expected in (
+        "created  ApiToken(",
+        "claims   member_id='alice'",
+        "1,000 of 1,000 minted",
+        "NotFoundError: status=404",
+        "attempt statuses: [503, 200]",
+        "== summary",
+    ):
+        assert expected in out
+    assert "minting: 1000/1000 done" in err
+
+
+def test_fake_space_serve(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "signalwire_tokens.cli", "fake-space", "serve"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.split(" on ")[1].split()[0]
+        project = process.stdout.readline().strip().split("=")[1]
+        token = process.stdout.readline().strip().split("=")[1]
+        request = urllib.request.Request(
+            f"{url}/api/chat/tokens",
+            data=b'{"ttl": 5, "channels": {"c": {"read": true}}}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        import base64
+
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{project}:{token}".encode()).decode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["token"].startswith("eyJ")
+    finally:
+        process.terminate()
+        process.wait(10)
+        assert process.stdout is not None
+        process.stdout.close()
