@@ -1,7 +1,7 @@
 """Recipe: FastAPI with a lifespan-managed client.
 
 Run it: ``python examples/fastapi_app.py`` (needs ``pip install fastapi httpx``) runs the app in-process against a
-fake space and calls it once. In production, serve ``app`` with uvicorn and set the SIGNALWIRE_* variables.
+fake space and calls it once. In production, serve ``make_app()`` with uvicorn and set the SIGNALWIRE_* variables.
 """
 
 from __future__ import annotations
@@ -37,30 +37,22 @@ def make_app(make_client: Callable[[], SignalWireClient] = SignalWireClient.from
     return app
 
 
-def main() -> None:
-    from fastapi.testclient import TestClient
+async def main() -> None:
+    import httpx
 
     from signalwire_tokens.testing import FakeSignalWire
 
-    # The fake space runs on its own loop in a thread; the app, under TestClient, on another.
-    loop = asyncio.new_event_loop()
-    fake = FakeSignalWire()
-    loop.run_until_complete(fake.start())
-    import threading
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        with TestClient(make_app(fake.client)) as http:
-            response = http.get("/chat-token/bob")
+    async with FakeSignalWire() as fake:
+        app = make_app(fake.client)
+        # What uvicorn does around the app: run the lifespan, then serve requests (here in-process, over ASGI).
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+        ):
+            response = await http.get("/chat-token/bob")
         claims = fake.decode_chat_token(response.json()["token"])
         print(f"GET /chat-token/bob -> {response.status_code}, token for member {claims['member_id']!r}")
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -356,3 +356,22 @@ def test_fake_space_serve(tmp_path: Path) -> None:
         process.wait(10)
         assert process.stdout is not None
         process.stdout.close()
+
+
+def test_progress_draws_a_bar_on_a_terminal() -> None:
+    import io
+
+    from signalwire_tokens import BatchProgress
+    from signalwire_tokens.cli._progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with Progress(10, "minting", stream=screen) as progress:
+        for done in range(1, 11):
+            progress.update(BatchProgress(done, 1, 0, 8, 0))
+    assert "minting" in screen.getvalue()
+    assert "10/10" in screen.getvalue()
+    assert "1 failed, concurrency 8" in screen.getvalue()

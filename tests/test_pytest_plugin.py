@@ -13,3 +13,9 @@ async def test_fixtures_give_a_client_bound_to_a_started_fake(
     token = await signalwire_client.chat_tokens.create(ttl=5, channels={"lobby": {"read": True}})
     assert signalwire_fake.decode_chat_token(token.token)["sub"] == signalwire_fake.project_id
     assert [r.operation for r in signalwire_fake.requests] == ["chat_tokens.create"]
+
+
+async def test_fast_retries_fixture(signalwire_fast_retries: None) -> None:
+    from signalwire_tokens._retry import TESTING_MODE
+
+    assert TESTING_MODE.get() is not None

@@ -3,17 +3,28 @@
 Registered automatically (a ``pytest11`` entry point) when the package is installed:
 
 - ``signalwire_fake``: a started :class:`FakeSignalWire`, closed after the test;
-- ``signalwire_client``: a :class:`SignalWireClient` bound to it, closed after the test.
+- ``signalwire_client``: a :class:`SignalWireClient` bound to it, closed after the test;
+- ``signalwire_fast_retries``: :func:`fast_retries` for the test: every client skips retry waits.
 
 Both are async fixtures and need pytest-asyncio; without it they are simply not defined.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
 
 from .._client import SignalWireClient
 from ._fake import FakeSignalWire
+from ._fast_retries import fast_retries
+
+
+@pytest.fixture
+def signalwire_fast_retries() -> Iterator[None]:
+    with fast_retries():
+        yield
+
 
 try:
     import pytest_asyncio
