@@ -5,9 +5,10 @@ Encoding and the auth header are pure functions of a request; the middlewares ar
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,8 +46,27 @@ def encode_request(request: Request) -> Request:
     return request.replace(body=encoded, headers=add_header(request.headers, "Content-Type", content_type))
 
 
-async def encode_body(request: Request, call_next: Handler) -> Response:
-    return await call_next(encode_request(request))
+class RequestTransform(abc.ABC):
+    """A middleware that only rewrites the request: a pure function, so the chain can apply it in the caller's
+    frame instead of in a coroutine of its own (see :func:`build_chain`). It still works as a plain middleware."""
+
+    @abc.abstractmethod
+    def transform(self, request: Request) -> Request: ...
+
+    async def __call__(self, request: Request, call_next: Handler) -> Response:
+        return await call_next(self.transform(request))
+
+
+class _EncodeBody(RequestTransform):
+    def transform(self, request: Request) -> Request:
+        return encode_request(request)
+
+    def __repr__(self) -> str:
+        return "encode_body"
+
+
+#: The body-encoding middleware: model bodies become bytes with their Content-Type.
+encode_body = _EncodeBody()
 
 
 async def decode_errors(request: Request, call_next: Handler) -> Response:
@@ -58,7 +78,7 @@ async def decode_errors(request: Request, call_next: Handler) -> Response:
 
 
 @attrs.frozen(repr=False)
-class AuthHeader:
+class AuthHeader(RequestTransform):
     """Adds HTTP Basic credentials, but only to requests for the client's own origin.
 
     The header is built here rather than with aiohttp's ``BasicAuth`` (deprecated in 3.14), and bound to one
@@ -76,7 +96,7 @@ class AuthHeader:
         credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         return cls(origin, f"Basic {credentials}")
 
-    async def __call__(self, request: Request, call_next: Handler) -> Response:
+    def transform(self, request: Request) -> Request:
         url = request.url
         if url not in self._checked:
             if url.origin() != self.origin:
@@ -85,7 +105,7 @@ class AuthHeader:
                 )
             if len(self._checked) < 1024:
                 self._checked.add(url)
-        return await call_next(request.with_header("Authorization", self._header))
+        return request.with_header("Authorization", self._header)
 
     def __repr__(self) -> str:
         return f"AuthHeader(origin={str(self.origin)!r}, header='Basic ***')"
@@ -104,9 +124,34 @@ class _Link:
         return self._middleware(request, self._next)
 
 
+class _TransformLink:
+    """Request transforms applied in the caller's frame, then the rest of the chain: no coroutine of its own."""
+
+    __slots__ = ("_next", "_transforms")
+
+    def __init__(self, transforms: tuple[Callable[[Request], Request], ...], call_next: Handler) -> None:
+        self._transforms = transforms
+        self._next = call_next
+
+    def __call__(self, request: Request) -> Awaitable[Response]:
+        for transform in self._transforms:
+            request = transform(request)
+        return self._next(request)
+
+
 def build_chain(middlewares: Sequence[Middleware], transport: Handler) -> Handler:
-    """Join middlewares into one handler; the first one given is the outermost."""
+    """Join middlewares into one handler; the first one given is the outermost.
+
+    Adjacent :class:`RequestTransform` s are fused into one link that runs them as plain calls: fewer coroutines
+    per request is less time, and less work for the garbage collector under load.
+    """
     handler = transport
     for middleware in reversed(middlewares):
-        handler = _Link(middleware, handler)
+        if isinstance(middleware, RequestTransform):
+            if isinstance(handler, _TransformLink):
+                handler = _TransformLink((middleware.transform, *handler._transforms), handler._next)
+            else:
+                handler = _TransformLink((middleware.transform,), handler)
+        else:
+            handler = _Link(middleware, handler)
     return handler

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -122,7 +122,7 @@ class SignalWireClient:
         """The absolute URL of an API path such as ``/api/chat/tokens``."""
         return self.base_url.with_path(self.base_url.path.rstrip("/") + path, encoded=True)
 
-    async def send(
+    def send(
         self,
         method: str,
         url: URL,
@@ -131,10 +131,11 @@ class SignalWireClient:
         body: Body = None,
         idempotent: bool = True,
         unknown_outcome_note: str | None = None,
-    ) -> Response:
-        """Run one call through the chain; the resources use this, and so can a user for another endpoint."""
+    ) -> Awaitable[Response]:
+        """Run one call through the chain (await the result); the resources use this, and so can a user for
+        another endpoint. A plain function returning the chain's awaitable: one coroutine less per call."""
         note = unknown_outcome_note or UNKNOWN_OUTCOME
-        return await self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note))
+        return self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note))
 
     @property
     def retry_budget(self) -> TokenBucket | None:
