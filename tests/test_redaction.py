@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import traceback
@@ -92,3 +93,35 @@ def test_every_public_name_has_a_clean_repr() -> None:
         obj = getattr(signalwire_tokens, name)
         assert API_TOKEN not in repr(obj)
     assert_clean(repr(client) + str(vars(client)), [])
+
+
+async def test_no_secret_leaks_from_budget_deadline_and_cli_paths(
+    fake: FakeSignalWire, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from signalwire_tokens import RetryBudget
+    from signalwire_tokens.cli._main import _error_json
+
+    caplog.set_level(logging.DEBUG, logger="signalwire_tokens")
+    seen: list[str] = []
+    fake.fail(503, times=100)
+    policy = RetryPolicy(sleep=lambda _s: asyncio.sleep(0), budget=RetryBudget(capacity=5), deadline=30)
+    async with fake.client(retry=policy) as client:
+        for _ in range(3):
+            try:
+                await client.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+            except SignalWireError as error:
+                seen.extend(
+                    [str(error), repr(error), str(_error_json(error)), "".join(traceback.format_exception(error))]
+                )
+        seen.append(repr(client.retry_budget))
+    fake.clear_faults()
+    fake.delay(1)
+    async with fake.client(retry=RetryPolicy(deadline=0.05)) as client:
+        try:
+            await client.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+        except SignalWireError as error:
+            seen.extend([str(error), repr(error), "".join(traceback.format_exception(error))])
+    seen.extend(record.getMessage() for record in caplog.records)
+    assert any("retry budget is exhausted" in text for text in seen)
+    assert any("deadline" in text for text in seen)
+    assert_clean("\n".join(seen) + capsys.readouterr().out, [])

@@ -9,6 +9,8 @@ from signalwire_tokens import (
     ApiError,
     ApiToken,
     BatchItem,
+    BatchProgress,
+    RetryBudget,
     ChannelPermissions,
     ChatToken,
     ChatTokenRequest,
@@ -20,7 +22,7 @@ from signalwire_tokens import (
     RetryPolicy,
     SignalWireClient,
 )
-from signalwire_tokens.testing import FakeSignalWire
+from signalwire_tokens.testing import FakeSignalWire, fast_retries
 
 
 async def timing(request: Request, call_next: Handler) -> Response:
@@ -45,7 +47,16 @@ async def usage() -> None:
             chat: ChatToken = await client.chat_tokens.create(ttl=5, channels={"a": {"read": True}}, state={"k": 1})
             expires: datetime = chat.expires_at
             assert expires.tzinfo is not None
-            async for item in client.chat_tokens.create_many(requests(), concurrency=4):
+
+            def report(progress: BatchProgress) -> None:
+                assert progress.done >= progress.failed
+
+            stream = client.chat_tokens.create_many(
+                requests(), concurrency=4, max_rate=100.0, progress=report, ordered=True
+            )
+            limit: float = stream.flow.limit
+            assert limit >= 1
+            async for item in stream:
                 batch_item: BatchItem = item
                 if item.token is not None:
                     jwt: str = item.token.token
@@ -58,3 +69,6 @@ async def usage() -> None:
                     assert status >= 300
     from_env: SignalWireClient = SignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     await from_env.aclose()
+    policy = RetryPolicy(deadline=10.0, budget=RetryBudget(capacity=100))
+    with fast_retries(max_attempts=2):
+        assert policy.budget is not None
