@@ -10,7 +10,6 @@ from signalwire_tokens import (
     ApiToken,
     BatchItem,
     BatchProgress,
-    RetryBudget,
     ChannelPermissions,
     ChatToken,
     ChatTokenRequest,
@@ -19,6 +18,7 @@ from signalwire_tokens import (
     RateLimitError,
     Request,
     Response,
+    RetryBudget,
     RetryPolicy,
     SignalWireClient,
 )
