@@ -219,13 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
-    except InputError as error:
-        print(f"signalwire-tokens: {error}", file=sys.stderr)
-        return USAGE
-    except InvalidRequestError as error:
-        print(f"signalwire-tokens: {error}", file=sys.stderr)
-        return USAGE
-    except OSError as error:
+    except (InputError, InvalidRequestError, OSError) as error:  # bad input, options or files
         print(f"signalwire-tokens: {error}", file=sys.stderr)
         return USAGE
     except SignalWireError as error:
