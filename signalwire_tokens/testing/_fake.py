@@ -517,7 +517,10 @@ class FakeSignalWire:
             "ch": {name: dict(perms) for name, perms in channels.items()},
             "s": state,
         }
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        compact = {"separators": (",", ":")}
+        signing_input = (
+            f"{_b64url(json.dumps(header, **compact).encode())}.{_b64url(json.dumps(claims, **compact).encode())}"
+        )
         signature = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha512).digest()
         return f"{signing_input}.{_b64url(signature)}"
 
