@@ -149,6 +149,11 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _segment(data: Mapping[str, Any]) -> str:
+    """A JWT segment: compact JSON, base64url without padding (as SignalWire's tokens have)."""
+    return _b64url(json.dumps(data, separators=(",", ":")).encode())
+
+
 class FakeSignalWire:
     """A fake SignalWire space served by aiohttp on ``127.0.0.1`` (a random free port unless ``port`` is given).
 
