@@ -522,10 +522,7 @@ class FakeSignalWire:
             "ch": {name: dict(perms) for name, perms in channels.items()},
             "s": state,
         }
-        compact = {"separators": (",", ":")}
-        signing_input = (
-            f"{_b64url(json.dumps(header, **compact).encode())}.{_b64url(json.dumps(claims, **compact).encode())}"
-        )
+        signing_input = f"{_segment(header)}.{_segment(claims)}"
         signature = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha512).digest()
         return f"{signing_input}.{_b64url(signature)}"
 
