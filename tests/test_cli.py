@@ -375,3 +375,40 @@ def test_progress_draws_a_bar_on_a_terminal() -> None:
     assert "minting" in screen.getvalue()
     assert "10/10" in screen.getvalue()
     assert "1 failed, concurrency 8" in screen.getvalue()
+
+
+def test_the_readme_command_lines_run(
+    space: ThreadedFake,
+    creds: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each command of the README's command-line section, as written, against the fake space."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Command line") : readme.index("## Recipes")]
+    block = re.search(r"```console\n(.*?)```", section, re.S)
+    assert block is not None
+    (tmp_path / "members.csv").write_text("member_id,channels,ttl\nada,lobby,60\nbob,lobby:rw,5\n")
+    monkeypatch.chdir(tmp_path)
+    token_id = None
+    ran = []
+    for line in block.group(1).splitlines():
+        argv = shlex.split(line, comments=True)
+        assert argv[0] == "signalwire-tokens"
+        if argv[1:3] == ["fake-space", "serve"]:
+            continue  # runs until interrupted: test_fake_space_serve covers it
+        if "TOKEN_ID" in argv:
+            assert token_id is not None
+            argv = [token_id if arg == "TOKEN_ID" else arg for arg in argv]
+        extra = creds if argv[1] != "demo" else []
+        code, out, _ = run(capsys, *argv[1:], *extra)
+        assert code == 0, line
+        if argv[1:3] == ["api-token", "create"]:
+            token_id = json.loads(out)["id"]
+        ran.append(argv[1])
+    assert len(ran) == 6
+    assert len((tmp_path / "tokens.jsonl").read_text().splitlines()) == 2
