@@ -64,7 +64,8 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
     deadline: float | None = attrs.field(default=None, validator=_deadline)
     budget: RetryBudget | None = attrs.field(default=RetryBudget(), validator=_budget)
-    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
+    #: None: ``asyncio.sleep``, looked up when a wait starts (so a test's patch of it applies).
+    sleep: Sleep | None = attrs.field(default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.max_backoff < self.initial_backoff:
@@ -217,7 +218,7 @@ class RetryMiddleware:
 
     async def _retry(self, request: Request, call_next: Handler, first_error: SignalWireError) -> Response:
         policy = self.policy
-        sleep, max_attempts = policy.sleep, policy.max_attempts
+        sleep, max_attempts = policy.sleep or asyncio.sleep, policy.max_attempts
         mode = TESTING_MODE.get()
         if mode is not None:
             sleep = _no_wait

@@ -345,3 +345,15 @@ async def test_chain_runs_outermost_first_and_unwinds_in_reverse() -> None:
 
 def test_json_helper_on_response() -> None:
     assert make_response(body=json.dumps({"token": "t"}).encode()).json() == {"token": "t"}
+
+
+async def test_the_default_sleep_is_asyncio_sleep_looked_up_when_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+
+    async def recording_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    call_next = FakeNext(error_response(503, {"Retry-After": "30"}), make_response())
+    await RetryMiddleware(RetryPolicy())(make_request(), call_next)
+    assert waits == [30.0]
