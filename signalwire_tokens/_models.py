@@ -195,8 +195,17 @@ def _member_id(value: Any) -> str | None:
     return None if value is None else check_str("member_id", value, max_length=MAX_MEMBER_ID)
 
 
+def state_size(state: Mapping[str, Any]) -> int:
+    """The size the state limit applies to (see :func:`_state`)."""
+    return len(json.dumps(dict(state)))
+
+
 def _state(value: Any) -> Mapping[str, Any] | None:
-    """A private, read-only copy of a JSON object of at most 2,000 characters serialized."""
+    """A private, read-only copy of a JSON object of at most 2,000 characters serialized.
+
+    Measured as ``len(json.dumps(state))``, Python's everyday serialization: it is never shorter than the compact
+    JSON that is sent, so a state accepted here is within the limit however the API counts.
+    """
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -207,8 +216,9 @@ def _state(value: Any) -> Mapping[str, Any] | None:
         serialized = dump_json(dict(value))
     except (TypeError, ValueError) as error:
         raise InvalidRequestError(f"state must be valid JSON: {error}") from None
-    if len(serialized) > MAX_STATE_CHARS:
-        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
+    size = state_size(value)
+    if size > MAX_STATE_CHARS:
+        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {size}")
     return MappingProxyType(json.loads(serialized))
 
 

@@ -23,7 +23,15 @@ import attrs
 from aiohttp import web
 
 from .._client import SignalWireClient
-from .._models import MAX_CHANNEL_NAME, MAX_CHANNELS, MAX_MEMBER_ID, MAX_STATE_CHARS, MAX_TTL_MINUTES, Permission
+from .._models import (
+    MAX_CHANNEL_NAME,
+    MAX_CHANNELS,
+    MAX_MEMBER_ID,
+    MAX_STATE_CHARS,
+    MAX_TTL_MINUTES,
+    Permission,
+    state_size,
+)
 from .._retry import RetryPolicy
 from .._validate import mask
 
@@ -487,7 +495,7 @@ class FakeSignalWire:
         state = data.get("state", {})
         if not isinstance(state, dict):
             raise _chat_invalid("state", "state must be a JSON object")
-        if len(json.dumps(state, separators=(",", ":"), ensure_ascii=False)) > MAX_STATE_CHARS:
+        if state_size(state) > MAX_STATE_CHARS:
             raise _chat_invalid("state", f"state must be at most {MAX_STATE_CHARS} characters")
         self.chat_tokens_minted += 1
         return web.json_response({"token": self._jwt(ttl, channels, member_id, state)})
