@@ -180,7 +180,8 @@ class BatchStream(AsyncIterator[BatchItem]):
     ``ordered=True``).
 
     At most ``concurrency`` requests run at once, and the input is pulled only as results are taken. Breaking out
-    of ``async for`` cancels whatever is in flight; ``aclose()`` (or ``async with``) also waits until it is gone.
+    of ``async for``, or cancelling the task that iterates, cancels whatever is in flight; ``aclose()`` (or
+    ``async with``) also waits until it is gone.
     """
 
     def __init__(
@@ -230,7 +231,14 @@ class BatchStream(AsyncIterator[BatchItem]):
         while True:
             if self._ordered and self._next_index in self._early:
                 return self._hand_out(pool, self._early.pop(self._next_index))
-            outcome = await pool.next_outcome()
+            try:
+                outcome = await pool.next_outcome()
+            except asyncio.CancelledError:
+                # The consumer was cancelled: it has stopped, so the batch stops with it, now, rather than when the
+                # stream is collected (a cancelled task's traceback can keep it alive for a while).
+                self._closed = True
+                pool.cancel()
+                raise
             if isinstance(outcome, BatchItem):
                 if not self._ordered or outcome.index == self._next_index:
                     return self._hand_out(pool, outcome)
