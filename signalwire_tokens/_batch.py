@@ -84,16 +84,6 @@ class _Pool:
         self.running = concurrency
         self.workers = [asyncio.ensure_future(self.work()) for _ in range(concurrency)]
 
-    async def wait_for_slot(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self.slot_waiters.append(waiter)
-        try:
-            await waiter  # a released slot is handed straight to the waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release_slot()
-            raise
-
     def release_slot(self) -> None:
         while self.slot_waiters:
             waiter = self.slot_waiters.popleft()
@@ -113,22 +103,31 @@ class _Pool:
             await self.consumer
         return self.outcomes.popleft()
 
-    async def pull(self) -> tuple[int, Any] | None:
+    def pull_sync(self) -> tuple[int, Any] | None:
+        assert self.sync_source is not None
+        if self.exhausted:
+            return None
         try:
-            if self.sync_source is not None:
-                if self.exhausted:
-                    return None
-                item = next(self.sync_source)
-            else:
-                assert self.async_source is not None
-                # An async generator cannot be advanced by two tasks at once.
-                async with self.pull_lock:
-                    if self.exhausted:
-                        return None
-                    item = await self.async_source.__anext__()
-        except (StopIteration, StopAsyncIteration):
+            item = next(self.sync_source)
+        except StopIteration:
             self.exhausted = True
             return None
+        return self.numbered(item)
+
+    async def pull_async(self) -> tuple[int, Any] | None:
+        assert self.async_source is not None
+        # An async generator cannot be advanced by two tasks at once.
+        async with self.pull_lock:
+            if self.exhausted:
+                return None
+            try:
+                item = await self.async_source.__anext__()
+            except StopAsyncIteration:
+                self.exhausted = True
+                return None
+        return self.numbered(item)
+
+    def numbered(self, item: Any) -> tuple[int, Any]:
         index, self.next_index = self.next_index, self.next_index + 1
         return index, item
 
@@ -140,8 +139,17 @@ class _Pool:
                 if self.free_slots:
                     self.free_slots -= 1
                 else:
-                    await self.wait_for_slot()
-                pulled = await self.pull()
+                    # Inline rather than a helper coroutine: with the consumer keeping up, this runs for most items.
+                    waiter = asyncio.get_running_loop().create_future()
+                    self.slot_waiters.append(waiter)
+                    try:
+                        await waiter  # a released slot is handed straight to the waiter
+                    except asyncio.CancelledError:
+                        if waiter.done() and not waiter.cancelled():
+                            self.release_slot()
+                        raise
+                # A plain call for a plain iterable: no coroutine per item.
+                pulled = self.pull_sync() if self.sync_source is not None else await self.pull_async()
                 if pulled is None:
                     self.release_slot()
                     return
