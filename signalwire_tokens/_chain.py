@@ -17,9 +17,9 @@ from yarl import URL
 
 from ._decode import decode_error
 from ._errors import InvalidRequestError
-from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response, add_header
+from ._http import FormBody, Handler, HeaderCache, JsonBody, Middleware, Request, Response, add_header
 
-__all__ = ["AuthHeader", "build_chain", "decode_errors", "encode_body", "encode_request"]
+__all__ = ["AuthHeader", "EncodeBody", "build_chain", "decode_errors", "encode_request"]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -34,7 +34,7 @@ def dump_json(data: Any) -> str:
     return _JSON.encode(data)
 
 
-def encode_request(request: Request) -> Request:
+def encode_request(request: Request, headers: HeaderCache | None = None) -> Request:
     """The request with its body as bytes and the matching Content-Type."""
     body = request.body
     if isinstance(body, FormBody):
@@ -43,7 +43,8 @@ def encode_request(request: Request) -> Request:
         encoded, content_type = dump_json(body.data).encode("utf-8"), JSON
     else:
         return request
-    return request.replace(body=encoded, headers=add_header(request.headers, "Content-Type", content_type))
+    with_type = (headers.add if headers is not None else add_header)(request.headers, "Content-Type", content_type)
+    return request.replace(body=encoded, headers=with_type)
 
 
 class RequestTransform(abc.ABC):
@@ -57,16 +58,17 @@ class RequestTransform(abc.ABC):
         return await call_next(self.transform(request))
 
 
-class _EncodeBody(RequestTransform):
+class EncodeBody(RequestTransform):
+    """The body-encoding middleware: model bodies become bytes with their Content-Type. One per client."""
+
+    def __init__(self) -> None:
+        self._headers = HeaderCache()
+
     def transform(self, request: Request) -> Request:
-        return encode_request(request)
+        return encode_request(request, self._headers)
 
     def __repr__(self) -> str:
-        return "encode_body"
-
-
-#: The body-encoding middleware: model bodies become bytes with their Content-Type.
-encode_body = _EncodeBody()
+        return "EncodeBody()"
 
 
 async def decode_errors(request: Request, call_next: Handler) -> Response:
@@ -90,6 +92,7 @@ class AuthHeader(RequestTransform):
     # URLs already seen to be of the bound origin: the resources reuse a few URL objects, and yarl's origin()
     # builds a new URL on every call.
     _checked: set[URL] = attrs.field(factory=set, init=False)
+    _headers: HeaderCache = attrs.field(factory=HeaderCache, init=False)
 
     @classmethod
     def basic(cls, origin: URL, username: str, password: str) -> AuthHeader:
@@ -105,7 +108,7 @@ class AuthHeader(RequestTransform):
                 )
             if len(self._checked) < 1024:
                 self._checked.add(url)
-        return request.with_header("Authorization", self._header)
+        return request.replace(headers=self._headers.add(request.headers, "Authorization", self._header))
 
     def __repr__(self) -> str:
         return f"AuthHeader(origin={str(self.origin)!r}, header='Basic ***')"

@@ -14,7 +14,7 @@ from yarl import URL
 
 from ._api_tokens import ApiTokens
 from ._budget import TokenBucket
-from ._chain import AuthHeader, build_chain, decode_errors, encode_body
+from ._chain import AuthHeader, EncodeBody, build_chain, decode_errors
 from ._chat_tokens import ChatTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
@@ -90,7 +90,7 @@ class SignalWireClient:
             [
                 *_check_middlewares("middlewares", middlewares),
                 auth,
-                encode_body,
+                EncodeBody(),
                 self._retry,
                 decode_errors,
                 pace,

@@ -23,23 +23,33 @@ def _freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict(headers or {}))
 
 
-_HEADER_CACHE: dict[tuple[int, str, str], tuple[CIMultiDictProxy[str], CIMultiDictProxy[str]]] = {}
-
-
 def add_header(headers: CIMultiDictProxy[str], name: str, value: str) -> CIMultiDictProxy[str]:
-    """``headers`` plus one header. Calls mostly add the same header to the same (client-wide) headers, so the
-    result is remembered by identity; the entry keeps its source alive, so an id is never reused while cached."""
-    key = (id(headers), name, value)
-    cached = _HEADER_CACHE.get(key)
-    if cached is not None and cached[0] is headers:
-        return cached[1]
+    """``headers`` plus one header (replacing any of that name), as a new read-only set."""
     copy = CIMultiDict(headers)
     copy[name] = value
-    result = CIMultiDictProxy(copy)
-    if len(_HEADER_CACHE) >= 256:
-        _HEADER_CACHE.clear()
-    _HEADER_CACHE[key] = (headers, result)
-    return result
+    return CIMultiDictProxy(copy)
+
+
+class HeaderCache:
+    """Remembers ``add_header`` results by the identity of the source set: a client's calls mostly add the same
+    header to the same client-wide set. Each client owns its caches, so a closed client's credentials are not kept
+    by anything shared; an entry holds its source, so an id cannot be reused while it is cached."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str, str], tuple[CIMultiDictProxy[str], CIMultiDictProxy[str]]] = {}
+
+    def add(self, headers: CIMultiDictProxy[str], name: str, value: str) -> CIMultiDictProxy[str]:
+        key = (id(headers), name, value)
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] is headers:
+            return cached[1]
+        result = add_header(headers, name, value)
+        if len(self._entries) >= 64:
+            self._entries.clear()
+        self._entries[key] = (headers, result)
+        return result
 
 
 @attrs.frozen

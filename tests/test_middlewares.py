@@ -25,7 +25,7 @@ from signalwire_tokens import (
     ServerError,
     UnprocessableEntityError,
 )
-from signalwire_tokens._chain import AuthHeader, build_chain, decode_errors, encode_body, encode_request
+from signalwire_tokens._chain import AuthHeader, EncodeBody, build_chain, decode_errors, encode_request
 from signalwire_tokens._decode import decode_error
 from signalwire_tokens._retry import RetryMiddleware
 
@@ -58,7 +58,7 @@ def test_bytes_and_empty_bodies_pass_through_untouched() -> None:
 
 async def test_encode_body_middleware_hands_bytes_on() -> None:
     call_next = FakeNext(make_response())
-    await encode_body(make_request(body=JsonBody({"a": 1})), call_next)
+    await EncodeBody()(make_request(body=JsonBody({"a": 1})), call_next)
     assert call_next.requests[0].body == b'{"a":1}'
 
 
@@ -357,3 +357,32 @@ async def test_the_default_sleep_is_asyncio_sleep_looked_up_when_waiting(monkeyp
     call_next = FakeNext(error_response(503, {"Retry-After": "30"}), make_response())
     await RetryMiddleware(RetryPolicy())(make_request(), call_next)
     assert waits == [30.0]
+
+
+def test_header_cache_reuses_by_identity_and_stays_bounded() -> None:
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from signalwire_tokens._http import HeaderCache
+
+    cache = HeaderCache()
+    base = CIMultiDictProxy(CIMultiDict({"Accept": "application/json"}))
+    first = cache.add(base, "Authorization", "Basic x")
+    assert cache.add(base, "Authorization", "Basic x") is first
+    assert first["Authorization"] == "Basic x"
+    assert "Authorization" not in base
+    for n in range(100):
+        cache.add(CIMultiDictProxy(CIMultiDict({"n": str(n)})), "X", "1")
+    assert len(cache._entries) <= 64
+
+
+def test_each_client_owns_its_header_caches() -> None:
+    """Cached header sets hold the Authorization header: nothing shared between clients may keep them."""
+    from signalwire_tokens import SignalWireClient
+
+    first, second = (SignalWireClient("example", PROJECT_ID, API_TOKEN) for _ in range(2))
+    transforms = [client._handler._transforms for client in (first, second)]  # type: ignore[attr-defined]
+    owners = [[bound.__self__ for bound in chain] for chain in transforms]
+    assert [type(o).__name__ for o in owners[0]] == ["AuthHeader", "EncodeBody"]
+    for mine, theirs in zip(owners[0], owners[1], strict=True):
+        assert mine is not theirs
+        assert mine._headers is not theirs._headers
