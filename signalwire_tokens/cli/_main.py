@@ -55,7 +55,11 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="signalwire-tokens", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="signalwire-tokens",
+        description="SignalWire API tokens and chat tokens from the shell, a fake space, and an offline demo.",
+        epilog="Exit codes: 0 done; 1 the API refused, or a batch had failures; 2 usage or input errors.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     api = commands.add_parser("api-token", help="create, update or delete project API tokens")
@@ -92,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--input", type=Path, required=True, help="rows of member_id, channels, ttl, state")
     batch.add_argument("--output", type=Path, required=True, help="JSON Lines, one result per row, in input order")
     batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: from the extension)")
-    batch.add_argument("--concurrency", type=int, default=32)
+    batch.add_argument("--concurrency", type=int, default=32, help="requests at once (default 32)")
     batch.add_argument("--max-rate", type=float, help="requests per second at most")
     for sub in (one, batch):
         _credentials(sub)
