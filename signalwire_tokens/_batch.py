@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sized
 from types import TracebackType
 from typing import Any
 
@@ -81,8 +81,10 @@ class _Pool:
         self.pull_lock = asyncio.Lock()
         self.next_index = 0
         self.exhausted = False
-        self.running = concurrency
-        self.workers = [asyncio.ensure_future(self.work()) for _ in range(concurrency)]
+        # No more workers than items, when the input knows its length (a list of 5 with concurrency 1,000).
+        workers = min(concurrency, len(requests)) if isinstance(requests, Sized) else concurrency
+        self.running = max(workers, 1)
+        self.workers = [asyncio.ensure_future(self.work()) for _ in range(self.running)]
 
     def release_slot(self) -> None:
         while self.slot_waiters:

@@ -210,3 +210,11 @@ def test_requests_must_be_iterable() -> None:
 
 async def test_an_empty_batch_yields_nothing() -> None:
     assert [item async for item in BatchStream(Minter(), [], concurrency=4)] == []
+
+
+async def test_no_more_workers_than_items_for_a_sized_input() -> None:
+    stream = BatchStream(Minter(), requests(3), concurrency=1000)
+    items = [item async for item in stream]
+    assert len(items) == 3
+    assert stream._pool is not None
+    assert len(stream._pool.workers) == 3
