@@ -382,3 +382,12 @@ async def test_fake_rejects_foreign_chat_tokens(fake: FakeSignalWire) -> None:
         with pytest.raises(ValueError, match="not a chat token"):
             fake.decode_chat_token(token)
     fake.clear_faults()
+
+
+async def test_a_long_running_fake_keeps_only_the_latest_requests() -> None:
+    async with FakeSignalWire(keep_requests=5) as fake, fake.client() as client:
+        for n in range(23):
+            await client.chat_tokens.create(ttl=1, channels={"c": READ}, member_id=f"m{n}")
+    assert 5 <= len(fake.requests) <= 10
+    assert fake.requests[-1].json()["member_id"] == "m22"
+    assert len(fake.arrivals) == len(fake.requests)

@@ -196,7 +196,10 @@ def _batch_line(line: int, item: BatchItem) -> dict[str, Any]:
 async def _fake_space(args: argparse.Namespace) -> int:
     from ..testing import FakeSignalWire
 
-    async with FakeSignalWire(project_id=args.project_id, api_token=args.api_token, port=args.port) as fake:
+    fake_space = FakeSignalWire(
+        project_id=args.project_id, api_token=args.api_token, port=args.port, keep_requests=1000
+    )
+    async with fake_space as fake:
         print(f"fake SignalWire space on {fake.url}  (Ctrl-C to stop)")
         print(f"export SIGNALWIRE_PROJECT_ID={fake.project_id}")
         print(f"export SIGNALWIRE_API_TOKEN={fake.api_token}")

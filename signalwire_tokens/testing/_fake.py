@@ -165,6 +165,8 @@ def _segment(data: Mapping[str, Any]) -> str:
 class FakeSignalWire:
     """A fake SignalWire space served by aiohttp on ``127.0.0.1`` (a random free port unless ``port`` is given).
 
+    ``keep_requests`` bounds :attr:`requests` to about the latest N, for a fake that runs for a long time.
+
     It checks Basic auth and input the way the API documents, answers with the documented bodies, keeps the API
     tokens it creates, mints JWT-shaped chat tokens, records every request in :attr:`requests`, and injects faults
     on demand (:meth:`fail`, :meth:`reset`, :meth:`delay`)::
@@ -180,8 +182,11 @@ class FakeSignalWire:
         api_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_requests: int | None = None,
     ) -> None:
         self.project_id = project_id or str(uuid.uuid4())
+        # None keeps every request (tests); a number keeps about the latest ones (a long-running serve).
+        self._keep = keep_requests
         self.api_token = api_token or f"PT{secrets.token_hex(24)}"
         self._host = host
         self._port = port
@@ -347,6 +352,8 @@ class FakeSignalWire:
                     operation, request.method, request.path, dict(request.headers), body, request.content_type
                 )
             )
+            if self._keep is not None and len(self.requests) > 2 * self._keep:
+                del self.requests[: -self._keep], self.arrivals[: -self._keep]
             if self._limits is not None and not self._limits.admit(now, self._in_flight):
                 self.faults_injected["rate_limited"] += 1
                 throttled = _Fault("status", None, 1, status=429, headers={"Retry-After": self._limits.retry_after})
