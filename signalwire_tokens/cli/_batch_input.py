@@ -15,7 +15,7 @@ from typing import Any
 from .._errors import InvalidRequestError
 from .._models import ChatTokenRequest
 
-__all__ = ["InputError", "read_requests"]
+__all__ = ["InputError", "parse_channel", "read_requests"]
 
 FIELDS = ("member_id", "channels", "ttl", "state")
 
@@ -36,15 +36,17 @@ def _channels_from_text(text: str) -> dict[str, dict[str, bool]]:
         if not isinstance(value, dict):
             raise ValueError("channels must be a JSON object")
         return value
-    channels = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, flags = part.rpartition(":")
-        if not sep:
-            name, flags = part, "r"
-        if not name or not flags or set(flags) - {"r", "w"}:
-            raise ValueError(f"{part!r} is not name, name:r, name:w or name:rw")
-        channels[name] = {"read": "r" in flags, "write": "w" in flags}
-    return channels
+    return dict(map(parse_channel, filter(None, (p.strip() for p in text.split(";")))))
+
+
+def parse_channel(text: str) -> tuple[str, dict[str, bool]]:
+    """One channel spec, ``name``, ``name:r``, ``name:w`` or ``name:rw`` (a bare name reads)."""
+    name, sep, flags = text.rpartition(":")
+    if not sep:
+        name, flags = text, "r"
+    if not name or not flags or set(flags) - {"r", "w"}:
+        raise ValueError(f"{text!r} is not name, name:r, name:w or name:rw")
+    return name, {"read": "r" in flags, "write": "w" in flags}
 
 
 def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:

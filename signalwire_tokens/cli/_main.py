@@ -17,7 +17,7 @@ from typing import Any
 from .._client import SignalWireClient
 from .._errors import ApiError, InvalidRequestError, SignalWireError
 from .._models import ApiToken, BatchItem, ChatToken, Permission
-from ._batch_input import InputError, read_requests
+from ._batch_input import InputError, parse_channel, read_requests
 from ._progress import Progress
 
 __all__ = ["main"]
@@ -36,12 +36,10 @@ def _credentials(parser: argparse.ArgumentParser) -> None:
 
 
 def _channel(text: str) -> tuple[str, dict[str, bool]]:
-    name, sep, flags = text.rpartition(":")
-    if not sep:
-        name, flags = text, "r"
-    if not name or not flags or set(flags) - {"r", "w"}:
-        raise argparse.ArgumentTypeError(f"{text!r}: use NAME, NAME:r, NAME:w or NAME:rw")
-    return name, {"read": "r" in flags, "write": "w" in flags}
+    try:
+        return parse_channel(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _json_object(text: str) -> dict[str, Any]:
