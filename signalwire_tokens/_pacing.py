@@ -32,9 +32,15 @@ class FlowControl:
         self.throttled = 0  # 429s seen
         self.cuts = 0
         self._interval = 1.0 / check_seconds("max_rate", max_rate, positive=True) if max_rate is not None else 0.0
-        self.paced = bool(self._interval)
         self._next_start = 0.0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def try_acquire(self) -> int | None:
+        """A place at once, when one is free and no rate is kept (the common case): the window, else None."""
+        if self.in_flight < self.limit and not self._interval:
+            self.in_flight += 1
+            return self.cuts
+        return None
 
     async def acquire(self) -> int:
         """Wait for a place and for this attempt's turn; the window it started in (for :meth:`release`)."""
@@ -91,11 +97,8 @@ async def pace(request: Request, call_next: Handler) -> Response:
     flow = FLOW_CONTROL.get()
     if flow is None:
         return await call_next(request)
-    if flow.in_flight < flow.limit and not flow.paced:
-        # A free place and no rate to keep: take it without a coroutine round trip (the common case).
-        flow.in_flight += 1
-        window = flow.cuts
-    else:
+    window = flow.try_acquire()
+    if window is None:
         window = await flow.acquire()
     status = None
     try:
