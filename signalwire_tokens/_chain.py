@@ -30,7 +30,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=Fa
 
 
 def dump_json(data: Any) -> str:
-    """The compact JSON the library sends (and measures ``state`` with)."""
+    """The compact JSON the library sends."""
     return _JSON.encode(data)
 
 

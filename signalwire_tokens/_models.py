@@ -11,7 +11,6 @@ from typing import Any
 
 import attrs
 
-from ._chain import dump_json
 from ._errors import InvalidRequestError, SignalWireError
 from ._validate import check_str, check_uuid, mask
 
@@ -196,16 +195,17 @@ def _member_id(value: Any) -> str | None:
 
 
 def state_size(state: Mapping[str, Any]) -> int:
-    """The size the state limit applies to (see :func:`_state`)."""
-    return len(json.dumps(dict(state)))
+    """The size the state limit applies to: ``len(json.dumps(state))``, Python's everyday serialization. It is
+    never shorter than the compact JSON that is sent, so a state accepted here fits however the API counts."""
+    return len(_serialize_state(state))
+
+
+def _serialize_state(state: Mapping[str, Any]) -> str:
+    return json.dumps(dict(state), allow_nan=False)
 
 
 def _state(value: Any) -> Mapping[str, Any] | None:
-    """A private, read-only copy of a JSON object of at most 2,000 characters serialized.
-
-    Measured as ``len(json.dumps(state))``, Python's everyday serialization: it is never shorter than the compact
-    JSON that is sent, so a state accepted here is within the limit however the API counts.
-    """
+    """A private, read-only copy of a JSON object of at most 2,000 characters serialized (see :func:`state_size`)."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -213,12 +213,12 @@ def _state(value: Any) -> Mapping[str, Any] | None:
     if any(not isinstance(key, str) for key in value):
         raise InvalidRequestError("state keys must be strings")
     try:
-        serialized = dump_json(dict(value))
+        # Serialized once: the text gives both the size and the private copy.
+        serialized = _serialize_state(value)
     except (TypeError, ValueError) as error:
         raise InvalidRequestError(f"state must be valid JSON: {error}") from None
-    size = state_size(value)
-    if size > MAX_STATE_CHARS:
-        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {size}")
+    if len(serialized) > MAX_STATE_CHARS:
+        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
     return MappingProxyType(json.loads(serialized))
 
 
