@@ -91,9 +91,7 @@ def _detail(entry: Any) -> ErrorDetail | None:
 
 
 def _excerpt(body: bytes) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
-    text = re.sub(r"<[^>]*>", " ", text)
-    text = " ".join(text.split())
+    text = " ".join(re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace")).split())
     return text[:_EXCERPT_LENGTH] + ("…" if len(text) > _EXCERPT_LENGTH else "")
 
 

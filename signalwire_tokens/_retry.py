@@ -123,7 +123,6 @@ class _Call:
     policy: RetryPolicy
     bucket: TokenBucket | None
     max_attempts: int
-    deadline: float | None
     unknown_seen: bool = False
     next_wait: float = 0.0
     last_retry_cost: int | None = None
@@ -151,7 +150,8 @@ class _Call:
             return self._give_up(
                 error, f"not retried: the API asked to wait more than {self.policy.max_retry_after:g} s"
             )
-        if self.deadline is not None and asyncio.get_running_loop().time() + wait >= self.deadline:
+        deadline = self.request.deadline
+        if deadline is not None and asyncio.get_running_loop().time() + wait >= deadline:
             return self._give_up(error, f"not retried: waiting {wait:.3g} s would pass the call's deadline")
         if self.bucket is not None:
             cost = self.bucket.try_acquire(after_timeout=isinstance(error, RequestTimeoutError))
@@ -223,7 +223,7 @@ class RetryMiddleware:
         if mode is not None:
             sleep = _no_wait
             max_attempts = min(max_attempts, mode.max_attempts or max_attempts)
-        call = _Call(request, policy, self.bucket, max_attempts, request.deadline)
+        call = _Call(request, policy, self.bucket, max_attempts)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max_attempts),
             wait=call.wait,
