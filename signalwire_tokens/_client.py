@@ -78,7 +78,6 @@ class SignalWireClient:
         self.retry = retry
         self.timeout = check_seconds("timeout", timeout, positive=True)
         self._transport = AiohttpTransport(
-            timeout=self.timeout,
             max_connections=check_int("max_connections", max_connections, minimum=1),
             session=session,
         )
@@ -135,7 +134,7 @@ class SignalWireClient:
         """Run one call through the chain (await the result); the resources use this, and so can a user for
         another endpoint. A plain function returning the chain's awaitable: one coroutine less per call."""
         note = unknown_outcome_note or UNKNOWN_OUTCOME
-        return self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note))
+        return self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note, None, self.timeout))
 
     @property
     def retry_budget(self) -> TokenBucket | None:

@@ -92,6 +92,8 @@ class Request:
     unknown_outcome_note: str = UNKNOWN_OUTCOME
     #: When the whole call must be over, in ``loop.time()`` seconds; an attempt gets no more than what is left.
     deadline: float | None = None
+    #: Seconds one attempt may take (the client's ``timeout``); a transport enforces it, see ``attempt_limit``.
+    timeout: float | None = None
 
     def replace(
         self,
@@ -113,6 +115,7 @@ class Request:
             self.attempt if attempt is None else attempt,
             self.unknown_outcome_note,
             self.deadline if deadline is None else deadline,
+            self.timeout,
         )
 
     def with_header(self, name: str, value: str) -> Request:

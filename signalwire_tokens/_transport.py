@@ -8,15 +8,9 @@ import time
 
 import aiohttp
 
-from ._errors import (
-    ConnectError,
-    ConnectionLostError,
-    ConnectTimeoutError,
-    DeadlineExceededError,
-    RequestTimeoutError,
-    TransportError,
-)
+from ._errors import ConnectError, ConnectionLostError, TransportError
 from ._http import Request, Response
+from ._timeouts import Limit, attempt_limit, timeout_error
 
 __all__ = ["AiohttpTransport"]
 
@@ -26,34 +20,28 @@ log = logging.getLogger("signalwire_tokens")
 _NO_ROUNDING = 1e9
 
 
-def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
     # The connect limit (pool wait included) is shorter than the whole attempt's, so that a request stuck before
     # leaving fails as a connect timeout, known to be safe to retry. The 10 % margin keeps the order of the two
     # timers even on a loaded event loop, where a 1 % margin was seen to lose the race.
+    if seconds is None:
+        return aiohttp.ClientTimeout(total=None, connect=None)
     return aiohttp.ClientTimeout(total=seconds, connect=seconds * 0.9, ceil_threshold=_NO_ROUNDING)
 
 
-def _translate(error: BaseException, request: Request, seconds: float, limit: str) -> TransportError:
+def _translate(error: BaseException, request: Request, seconds: float | None, limit: Limit) -> TransportError:
     """Our error for an aiohttp one, saying whether the request can have left and which time limit was hit.
 
     The aiohttp exception is described, not chained: some carry the request's headers (the credentials).
     """
     where = {"method": request.method, "url": str(request.url)}
-    what = f"the call's deadline ({seconds:.3g} s left)" if limit == "deadline" else f"{seconds:g} s"
-    timeout: RequestTimeoutError
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
-        timeout = ConnectTimeoutError(f"no connection within {what}", **where)
-    elif isinstance(error, asyncio.TimeoutError):
-        cls = DeadlineExceededError if limit == "deadline" else RequestTimeoutError
-        timeout = cls(f"no answer within {what}", **where)
-    elif isinstance(error, aiohttp.ClientConnectorError):
+    if isinstance(error, (aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)) and seconds is not None:
+        return timeout_error(request, seconds, limit, connecting=isinstance(error, aiohttp.ConnectionTimeoutError))
+    if isinstance(error, aiohttp.ClientConnectorError):
         return ConnectError(f"could not connect: {error.os_error}", **where)
-    elif isinstance(error, aiohttp.ServerDisconnectedError):
+    if isinstance(error, aiohttp.ServerDisconnectedError):
         return ConnectionLostError("the server closed the connection before answering", **where)
-    else:
-        return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
-    timeout.limit = limit
-    return timeout
+    return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
 
 
 class AiohttpTransport:
@@ -62,9 +50,9 @@ class AiohttpTransport:
     A session passed in is shared: it is used as it is and never closed here.
     """
 
-    def __init__(self, *, timeout: float, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
-        self._timeout_seconds = timeout
-        self._timeout = _timeout(timeout)
+    def __init__(self, *, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
+        # The client's timeout is the same for every call: its ClientTimeout is made once.
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         self._max_connections = max_connections
         self._session = session
         self._owns_session = session is None
@@ -93,19 +81,13 @@ class AiohttpTransport:
 
     async def __call__(self, request: Request) -> Response:
         session = self._get_session()
-        timeout, seconds, limit = self._timeout, self._timeout_seconds, "timeout"
-        if request.deadline is not None:
-            left = request.deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                error = DeadlineExceededError(
-                    "the call's deadline passed before this attempt could start",
-                    method=request.method,
-                    url=str(request.url),
-                )
-                error.request_sent = False
-                raise error
-            if left < seconds:
-                timeout, seconds, limit = _timeout(left), left, "deadline"
+        seconds, limit = attempt_limit(request, asyncio.get_running_loop().time())
+        if limit == "timeout":
+            timeout = self._timeouts.get(seconds)
+            if timeout is None:
+                timeout = self._timeouts[seconds] = _client_timeout(seconds)
+        else:
+            timeout = _client_timeout(seconds)
         started = time.perf_counter()
         try:
             async with session.request(

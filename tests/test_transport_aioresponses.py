@@ -191,7 +191,7 @@ async def test_concurrent_first_calls_share_one_session(mocked: aioresponses_mod
 
 async def test_transport_alone_returns_our_response(mocked: aioresponses_module.aioresponses) -> None:
     mocked.get(re.compile(r"https://example\.signalwire\.com/x.*"), status=200, body=b"hello", headers={"X-A": "1"})
-    transport = AiohttpTransport(timeout=5, max_connections=2)
+    transport = AiohttpTransport(max_connections=2)
     try:
         response = await transport(make_request("GET", f"{BASE}/x", attempt=3))
     finally:
