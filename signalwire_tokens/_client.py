@@ -134,7 +134,9 @@ class SignalWireClient:
         """Run one call through the chain (await the result); the resources use this, and so can a user for
         another endpoint. A plain function returning the chain's awaitable: one coroutine less per call."""
         note = unknown_outcome_note or UNKNOWN_OUTCOME
-        return self._handler(Request(method, url, operation, idempotent, self._headers, body, 1, note, None, self.timeout))
+        return self._handler(
+            Request(method, url, operation, idempotent, self._headers, body, 1, note, None, self.timeout)
+        )
 
     @property
     def retry_budget(self) -> TokenBucket | None:
