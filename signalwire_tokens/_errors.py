@@ -62,7 +62,12 @@ class SignalWireError(Exception):
 
 
 class InvalidRequestError(SignalWireError, ValueError):
-    """The input was refused before any request was sent."""
+    """The input was refused before any request was sent. ``field`` names the offending argument or field
+    (``"ttl"``, ``"channels"``, ``"permissions"``, ...), or is None when no single one is to blame."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TransportError(SignalWireError):
