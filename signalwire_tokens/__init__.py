@@ -25,7 +25,7 @@ from ._errors import (
     UnexpectedResponseError,
     UnprocessableEntityError,
 )
-from ._http import FormBody, Handler, JsonBody, Middleware, Request, Response
+from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
 from ._models import ApiToken, BatchItem, ChannelPermissions, ChatToken, ChatTokenRequest, Permission
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -46,6 +46,7 @@ __all__ = [
     "ConnectionLostError",
     "DeadlineExceededError",
     "ErrorDetail",
+    "Extensions",
     "FormBody",
     "Handler",
     "InvalidRequestError",
@@ -64,6 +65,7 @@ __all__ = [
     "SignalWireClient",
     "SignalWireError",
     "TokenBucket",
+    "Transport",
     "TransportError",
     "UnexpectedResponseError",
     "UnprocessableEntityError",

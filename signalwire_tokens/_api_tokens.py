@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import attrs
+
 from ._convert import converter, form_fields, structure_body
-from ._errors import NotFoundError
+from ._errors import NotFoundError, SignalWireError
 from ._http import FormBody, JsonBody
 from ._models import ApiToken, CreateApiTokenRequest, Permission, UpdateApiTokenRequest
 from ._validate import check_uuid
@@ -30,14 +32,15 @@ class ApiTokens:
     async def create(self, name: str, permissions: PermissionsInput, subproject_id: str | None = None) -> ApiToken:
         """Create an API token. Not idempotent: retried only where the API cannot have acted on it."""
         request = CreateApiTokenRequest(name, permissions, subproject_id)
-        response = await self._client.send(
-            "POST",
-            self._collection,
-            "api_tokens.create",
-            body=FormBody(form_fields(request)),
-            idempotent=False,
-            unknown_outcome_note=_MAY_EXIST,
-        )
+        try:
+            response = await self._client.send(
+                "POST", self._collection, "api_tokens.create", body=FormBody(form_fields(request)), idempotent=False
+            )
+        except SignalWireError as error:
+            if not error.outcome_unknown:
+                raise
+            # What the unknown outcome means here, said where it is known: a new error, complete when made.
+            raise attrs.evolve(error, notes=(*error.notes, _MAY_EXIST)) from None
         return structure_body(response, ApiToken)
 
     async def update(

@@ -11,13 +11,15 @@ from typing import Any
 import attrs
 
 from ._errors import InvalidRequestError, SignalWireError
+from ._http import Extensions
 from ._models import BatchItem, ChatToken, ChatTokenRequest
-from ._pacing import FLOW_CONTROL, FlowControl
+from ._pacing import FlowControl
 from ._validate import check_int
 
 __all__ = ["BatchProgress", "BatchStream"]
 
-Mint = Callable[[ChatTokenRequest], Awaitable[ChatToken]]
+#: Mints one token; the extensions carry the batch's flow control to its own requests.
+Mint = Callable[[ChatTokenRequest, Extensions], Awaitable[ChatToken]]
 
 
 @attrs.frozen
@@ -61,6 +63,7 @@ class _Pool:
     ) -> None:
         self.mint = mint
         self.flow = flow
+        self.extensions = Extensions(flow=flow)
         self.progress = progress
         self.done = 0
         self.failed = 0
@@ -134,8 +137,6 @@ class _Pool:
         return index, item
 
     async def work(self) -> None:
-        # Published in this worker's own context: every attempt its mints make goes through the batch's flow.
-        FLOW_CONTROL.set(self.flow)
         try:
             while True:
                 if self.free_slots:
@@ -158,7 +159,7 @@ class _Pool:
                 index, request = pulled
                 try:
                     request = _as_request(request)
-                    outcome = BatchItem(index, request, token=await self.mint(request))
+                    outcome = BatchItem(index, request, token=await self.mint(request, self.extensions))
                 except SignalWireError as error:
                     outcome = BatchItem(index, request, error=error)
                 self.record(outcome)

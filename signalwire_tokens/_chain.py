@@ -1,6 +1,6 @@
-"""The built-in middlewares (auth header, body encoding, error decoding) and the chain that joins them.
+"""The built-in middlewares (body encoding, error decoding, credentials) and the chain that joins them.
 
-Encoding and the auth header are pure functions of a request; the middlewares are thin wrappers around them.
+Encoding and credentials are pure functions of a request; the middlewares are thin wrappers around them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ._decode import decode_error
 from ._errors import InvalidRequestError
 from ._http import FormBody, Handler, HeaderCache, JsonBody, Middleware, Request, Response, add_header
 
-__all__ = ["AuthHeader", "EncodeBody", "build_chain", "decode_errors", "encode_request"]
+__all__ = ["Credentials", "EncodeBody", "build_chain", "decode_errors", "encode_request"]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -80,11 +80,12 @@ async def decode_errors(request: Request, call_next: Handler) -> Response:
 
 
 @attrs.frozen(repr=False)
-class AuthHeader(RequestTransform):
-    """Adds HTTP Basic credentials, but only to requests for the client's own origin.
+class Credentials(RequestTransform):
+    """The chain's last link before the transport: adds HTTP Basic credentials to a request for the client's own
+    origin (scheme, host and port) and refuses any other, so no middleware, of either kind, can send them elsewhere.
 
-    The header is built here rather than with aiohttp's ``BasicAuth`` (deprecated in 3.14), and bound to one
-    origin so that a middleware that rewrites the URL cannot send the credentials elsewhere.
+    The header is built here rather than with aiohttp's ``BasicAuth`` (deprecated in 3.14), so every transport gets
+    the same bytes.
     """
 
     origin: URL
@@ -95,23 +96,24 @@ class AuthHeader(RequestTransform):
     _headers: HeaderCache = attrs.field(factory=HeaderCache, init=False)
 
     @classmethod
-    def basic(cls, origin: URL, username: str, password: str) -> AuthHeader:
+    def basic(cls, origin: URL, username: str, password: str) -> Credentials:
         credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         return cls(origin, f"Basic {credentials}")
 
     def transform(self, request: Request) -> Request:
         url = request.url
         if url not in self._checked:
-            if url.origin() != self.origin:
+            if not url.is_absolute() or url.origin() != self.origin:
+                shown = url.origin() if url.is_absolute() else "a relative URL"
                 raise InvalidRequestError(
-                    f"refusing to send credentials to {url.origin()}: the client is bound to {self.origin}"
+                    f"refusing to send credentials to {shown}: the client is bound to {self.origin}", field="url"
                 )
             if len(self._checked) < 1024:
                 self._checked.add(url)
         return request.replace(headers=self._headers.add(request.headers, "Authorization", self._header))
 
     def __repr__(self) -> str:
-        return f"AuthHeader(origin={str(self.origin)!r}, header='Basic ***')"
+        return f"Credentials(origin={str(self.origin)!r}, header='Basic ***')"
 
 
 class _Link:

@@ -10,7 +10,7 @@ import attrs
 
 from ._batch import BatchStream, Progress
 from ._convert import converter, structure_body
-from ._http import JsonBody
+from ._http import NO_EXTENSIONS, Extensions, JsonBody
 from ._models import ChannelsInput, ChatToken, ChatTokenRequest
 
 if TYPE_CHECKING:
@@ -43,12 +43,17 @@ class ChatTokens:
         """Mint one chat token valid for ``ttl`` minutes on ``channels``."""
         return await self.mint(ChatTokenRequest(ttl, channels, member_id, state))
 
-    async def mint(self, request: ChatTokenRequest) -> ChatToken:
-        """Mint the chat token a prepared :class:`ChatTokenRequest` describes."""
+    async def mint(self, request: ChatTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> ChatToken:
+        """Mint the chat token a prepared :class:`ChatTokenRequest` describes (``extensions``: per-call facts for the
+        chain, such as a batch's flow control)."""
         # Taken before sending, so expires_at is never later than the expiry the API sets.
         sent_at = datetime.now(timezone.utc)
         response = await self._client.send(
-            "POST", self._url, "chat_tokens.create", body=JsonBody(converter.unstructure(request))
+            "POST",
+            self._url,
+            "chat_tokens.create",
+            body=JsonBody(converter.unstructure(request)),
+            extensions=extensions,
         )
         body = structure_body(response, _MintedBody)
         return ChatToken(body.token, request.member_id, sent_at + timedelta(minutes=request.ttl))

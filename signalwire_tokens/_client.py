@@ -6,7 +6,7 @@ import os
 import platform
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -14,11 +14,11 @@ from yarl import URL
 
 from ._api_tokens import ApiTokens
 from ._budget import TokenBucket
-from ._chain import AuthHeader, EncodeBody, build_chain, decode_errors
+from ._chain import Credentials, EncodeBody, build_chain, decode_errors
 from ._chat_tokens import ChatTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
-from ._http import UNKNOWN_OUTCOME, Body, Handler, Middleware, Request, Response
+from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
 from ._pacing import pace
 from ._retry import RetryMiddleware, RetryPolicy
 from ._transport import AiohttpTransport
@@ -33,11 +33,24 @@ _USER_AGENT = f"signalwire-tokens/{__version__} aiohttp/{aiohttp.__version__} py
 
 def _check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
     if isinstance(middlewares, (str, bytes)) or not isinstance(middlewares, Sequence):
-        raise InvalidRequestError(f"{name} must be a sequence of middlewares")
+        raise InvalidRequestError(f"{name} must be a sequence of middlewares", field=name)
     for middleware in middlewares:
         if not callable(middleware):
-            raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}")
+            raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}", field=name)
     return tuple(middlewares)
+
+
+def _check_transport(transport: Any, session: Any) -> Transport:
+    if not (callable(transport) and callable(getattr(transport, "aclose", None))):
+        raise InvalidRequestError(
+            "transport must be a Transport: an async callable (Request -> Response) with an aclose() method",
+            field="transport",
+        )
+    if session is not None:
+        raise InvalidRequestError(
+            "give transport or session, not both: a session belongs to the aiohttp transport", field="transport"
+        )
+    return cast(Transport, transport)
 
 
 class SignalWireClient:
@@ -45,12 +58,14 @@ class SignalWireClient:
 
     Every call runs through one middleware chain::
 
-        middlewares -> auth header -> body encoding -> retry -> error decoding -> attempt_middlewares -> transport
+        middlewares -> body encoding -> retry -> error decoding -> rate limit -> attempt_middlewares
+            -> credentials -> transport
 
     ``middlewares`` see each call once, however many attempts it takes; ``attempt_middlewares`` see every attempt
-    and its raw response (an error status included, before it becomes an exception). ``transport`` replaces the
-    aiohttp transport with any async callable from :class:`Request` to :class:`Response` (a test double, or a
-    null transport for measuring the chain).
+    and its raw response (an error status included, before it becomes an exception). Credentials are added last,
+    and only to a request for the client's own origin, so no middleware can send them elsewhere. ``transport``
+    replaces the aiohttp transport with any :class:`Transport` (the fake space's in-memory one, a test double);
+    the client closes it when it closes.
     """
 
     def __init__(
@@ -66,38 +81,41 @@ class SignalWireClient:
         attempt_middlewares: Sequence[Middleware] = (),
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
-        transport: Handler | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.base_url = resolve_base_url(space, base_url)
         self.project_id = check_project_id(project_id)
         retry = RetryPolicy() if retry is None else retry
         if not isinstance(retry, RetryPolicy):
-            raise InvalidRequestError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+            raise InvalidRequestError(f"retry must be a RetryPolicy, got {type(retry).__name__}", field="retry")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise InvalidRequestError(f"session must be an aiohttp.ClientSession, got {type(session).__name__}")
+            raise InvalidRequestError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}", field="session"
+            )
         self.retry = retry
         self.timeout = check_seconds("timeout", timeout, positive=True)
-        self._transport = AiohttpTransport(
-            max_connections=check_int("max_connections", max_connections, minimum=1),
-            session=session,
-        )
-        if transport is not None and (session is not None or not callable(transport)):
-            raise InvalidRequestError("transport must be a callable (Request -> Response), and not given with session")
+        check_int("max_connections", max_connections, minimum=1)
+        credentials = Credentials.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
         self._retry = RetryMiddleware(retry)
-        auth = AuthHeader.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
+        self._transport: Transport = (
+            AiohttpTransport(max_connections=max_connections, session=session)
+            if transport is None
+            else _check_transport(transport, session)
+        )
         self._handler = build_chain(
             [
                 *_check_middlewares("middlewares", middlewares),
-                auth,
                 EncodeBody(),
                 self._retry,
                 decode_errors,
                 pace,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
+                credentials,
             ],
-            transport or self._transport,
+            self._transport,
         )
         self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
+        self._closed = False
         self.api_tokens = ApiTokens(self)
         self.chat_tokens = ChatTokens(self)
 
@@ -129,13 +147,15 @@ class SignalWireClient:
         *,
         body: Body = None,
         idempotent: bool = True,
-        unknown_outcome_note: str | None = None,
+        extensions: Extensions = NO_EXTENSIONS,
     ) -> Awaitable[Response]:
         """Run one call through the chain (await the result); the resources use this, and so can a user for
-        another endpoint. A plain function returning the chain's awaitable: one coroutine less per call."""
-        note = unknown_outcome_note or UNKNOWN_OUTCOME
+        another endpoint of the same origin. A plain function returning the chain's awaitable: one coroutine less
+        per call."""
+        if self._closed:
+            raise RuntimeError("the SignalWireClient is closed")
         return self._handler(
-            Request(method, url, operation, idempotent, self._headers, body, 1, note, None, self.timeout)
+            Request(method, url, operation, idempotent, self._headers, body, 1, None, self.timeout, extensions)
         )
 
     @property
@@ -145,11 +165,15 @@ class SignalWireClient:
 
     @property
     def closed(self) -> bool:
-        return self._transport.closed
+        """True once :meth:`aclose` was called: the client sends nothing more."""
+        return self._closed
 
     async def aclose(self) -> None:
-        """Close the session the client made (a session passed in is left open). Safe to call twice."""
-        await self._transport.aclose()
+        """Close the transport, whether the client made it or was given it (a ``session=`` passed in is left
+        open). Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
 
     async def __aenter__(self) -> SignalWireClient:
         return self

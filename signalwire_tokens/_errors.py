@@ -1,11 +1,18 @@
-"""The exception hierarchy. Messages name what happened and never carry credentials or minted tokens."""
+"""The exception hierarchy. Messages name what happened and never carry credentials or minted tokens.
+
+Errors are attrs classes, complete when they are made: a layer that learns more (the retry layer knows how many
+attempts were made and why it stopped) makes a new error with :func:`attrs.evolve` rather than writing fields onto
+one that already exists.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, Literal
 
 import attrs
+from multidict import CIMultiDictProxy
+
+from ._http import freeze_headers
 
 __all__ = [
     "ApiError",
@@ -29,47 +36,48 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[SignalWireError], fields: dict[str, Any]) -> SignalWireError:
+    return cls(fields.pop("message"), **fields)
+
+
+@attrs.define(eq=False, repr=False)
 class SignalWireError(Exception):
     """Base class of every error this library raises on purpose."""
 
-    #: True when the request may have reached the API and been acted on, so repeating it is not safe.
-    outcome_unknown: bool = False
-    #: What the unknown outcome means for the caller, e.g. "the API token may have been created".
-    outcome_note: str | None = None
-    #: True when a retry was refused because the client's retry budget was spent.
-    retry_budget_exhausted: bool = False
+    message: str
     #: How many attempts the call made before this error surfaced.
-    attempts: int = 1
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self._notes: list[str] = []
-
-    def _add_note(self, note: str) -> None:
-        self._notes.append(note)
-
-    def _mark_outcome_unknown(self, note: str) -> None:
-        self.outcome_unknown = True
-        self.outcome_note = note
-        self._add_note(note)
+    attempts: int = attrs.field(default=1, kw_only=True)
+    #: What else the caller should know: why retrying stopped, what an unknown outcome means.
+    notes: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    #: True when the request may have reached the API and been acted on, so repeating it is not safe.
+    outcome_unknown: bool = attrs.field(default=False, kw_only=True)
+    #: True when a retry was refused because the client's retry budget was spent.
+    retry_budget_exhausted: bool = attrs.field(default=False, kw_only=True)
 
     def __str__(self) -> str:
-        return "; ".join([self._describe(), *self._notes])
+        return "; ".join([self._describe(), *self.notes])
 
     def _describe(self) -> str:
         return self.message
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through their positional args; these take keywords.
+        fields = {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+        return _restore, (type(self), fields)
+
+
+@attrs.define(eq=False, repr=False)
 class InvalidRequestError(SignalWireError, ValueError):
     """The input was refused before any request was sent. ``field`` names the offending argument or field
     (``"ttl"``, ``"channels"``, ``"permissions"``, ...), or is None when no single one is to blame."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+    field: str | None = attrs.field(default=None, kw_only=True)
 
 
+@attrs.define(eq=False, repr=False)
 class TransportError(SignalWireError):
     """The API could not be reached or did not answer in time (after retries).
 
@@ -77,12 +85,9 @@ class TransportError(SignalWireError):
     acted on it.
     """
 
-    request_sent: bool = True
-
-    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
-        super().__init__(message)
-        self.method = method
-        self.url = url
+    method: str | None = attrs.field(default=None, kw_only=True)
+    url: str | None = attrs.field(default=None, kw_only=True)
+    request_sent: bool = attrs.field(default=True, kw_only=True)
 
     def _describe(self) -> str:
         if self.method and self.url:
@@ -90,35 +95,41 @@ class TransportError(SignalWireError):
         return self.message
 
 
+@attrs.define(eq=False, repr=False)
 class ConnectError(TransportError):
     """The connection could not be opened: the request never left, so the API cannot have acted on it."""
 
-    request_sent = False
+    request_sent: bool = attrs.field(default=False, kw_only=True)
 
 
+@attrs.define(eq=False, repr=False)
 class ConnectionLostError(TransportError):
     """The connection broke after the request may have been sent."""
 
 
+@attrs.define(eq=False, repr=False)
 class RequestTimeoutError(TransportError):
     """An attempt ran out of time. ``limit`` says which: ``"timeout"`` (the client's per-attempt timeout) or
     ``"deadline"`` (the retry policy's deadline for the whole call)."""
 
-    limit: str = "timeout"
+    limit: Literal["timeout", "deadline"] = attrs.field(default="timeout", kw_only=True)
 
 
+@attrs.define(eq=False, repr=False)
 class ConnectTimeoutError(RequestTimeoutError, ConnectError):
     """No connection (from the pool or a new one) within the time left: the request never left."""
 
-    request_sent = False
+    request_sent: bool = attrs.field(default=False, kw_only=True)
 
 
+@attrs.define(eq=False, repr=False)
 class DeadlineExceededError(RequestTimeoutError):
-    """The call's deadline ran out during an attempt."""
+    """The call's deadline ran out: during an attempt, or before one could start (then nothing was sent)."""
 
-    limit = "deadline"
+    limit: Literal["timeout", "deadline"] = attrs.field(default="deadline", kw_only=True)
 
 
+@attrs.define(eq=False, repr=False)
 class UnexpectedResponseError(SignalWireError):
     """The API answered with a success status but a body the library cannot read."""
 
@@ -134,39 +145,27 @@ class ErrorDetail:
     url: str | None = None
 
 
+@attrs.define(eq=False, repr=False)
 class ApiError(SignalWireError):
-    """The API answered with a status that is not a success (after retries)."""
+    """The API answered with a status that is not a success (after retries).
 
-    default_status: ClassVar[int | None] = None
+    ``headers`` are the response's, looked up case-insensitively (``error.headers["retry-after"]``).
+    """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        code: str | int | None = None,
-        attribute: str | None = None,
-        more_info: str | None = None,
-        errors: tuple[ErrorDetail, ...] = (),
-        request_id: str | None = None,
-        method: str | None = None,
-        url: str | None = None,
-        retry_after: float | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.attribute = attribute
-        self.more_info = more_info
-        self.errors = errors
-        self.request_id = request_id
-        self.method = method
-        self.url = url
-        self.retry_after = retry_after
-        self.headers: Mapping[str, str] = dict(headers or {})
-        #: Set on a 404 that followed an attempt whose outcome was unknown (see ``delete``).
-        self.after_unknown_outcome = False
+    status: int = attrs.field(kw_only=True)
+    code: str | int | None = attrs.field(default=None, kw_only=True)
+    attribute: str | None = attrs.field(default=None, kw_only=True)
+    more_info: str | None = attrs.field(default=None, kw_only=True)
+    errors: tuple[ErrorDetail, ...] = attrs.field(default=(), kw_only=True)
+    request_id: str | None = attrs.field(default=None, kw_only=True)
+    method: str | None = attrs.field(default=None, kw_only=True)
+    url: str | None = attrs.field(default=None, kw_only=True)
+    retry_after: float | None = attrs.field(default=None, kw_only=True)
+    headers: CIMultiDictProxy[str] = attrs.field(
+        factory=lambda: freeze_headers(None), converter=freeze_headers, kw_only=True
+    )
+    #: True on a 404 that followed an attempt whose outcome was unknown (see ``delete``).
+    after_unknown_outcome: bool = attrs.field(default=False, kw_only=True)
 
     def _describe(self) -> str:
         parts = [f"HTTP {self.status}: {self.message}"]
@@ -185,29 +184,36 @@ class ApiError(SignalWireError):
         return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
 
 
+@attrs.define(eq=False, repr=False)
 class BadRequestError(ApiError):
     """400: the API could not parse the request."""
 
 
+@attrs.define(eq=False, repr=False)
 class AuthenticationError(ApiError):
     """401: the project ID or API token was not accepted."""
 
 
+@attrs.define(eq=False, repr=False)
 class PermissionDeniedError(ApiError):
     """403: the API token lacks the scope this operation needs."""
 
 
+@attrs.define(eq=False, repr=False)
 class NotFoundError(ApiError):
     """404: no such resource (or project)."""
 
 
+@attrs.define(eq=False, repr=False)
 class UnprocessableEntityError(ApiError):
     """422: the API refused a parameter; ``attribute`` names it when the API says which."""
 
 
+@attrs.define(eq=False, repr=False)
 class RateLimitError(ApiError):
     """429: too many requests; ``retry_after`` is the wait the API asked for, in seconds, if it said."""
 
 
+@attrs.define(eq=False, repr=False)
 class ServerError(ApiError):
     """5xx: the API failed."""

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-__all__ = ["FormBody", "Handler", "JsonBody", "Middleware", "Request", "Response"]
+if TYPE_CHECKING:
+    from ._pacing import FlowControl
+
+__all__ = ["Extensions", "FormBody", "Handler", "JsonBody", "Middleware", "Request", "Response", "Transport"]
 
 
-def _freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
+def freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
+    """Headers as a read-only, case-insensitive set (as given when they already are one)."""
     if isinstance(headers, CIMultiDictProxy):
         return headers
     return CIMultiDictProxy(CIMultiDict(headers or {}))
@@ -66,10 +70,23 @@ class JsonBody:
     data: Any = attrs.field(hash=False)
 
 
-UNKNOWN_OUTCOME = "the API may have acted on the request"
-
 Body = FormBody | JsonBody | bytes | None
 _KEEP: Any = object()  # "unchanged", where None is a meaningful value
+
+
+@attrs.frozen
+class Extensions:
+    """Per-call facts that travel with a request down the chain, like httpx's ``Request.extensions`` but typed.
+
+    A batch's flow control rides here, so it paces that batch's own requests and nothing else: a context variable
+    would also reach a call another client makes from inside the batch's input generator.
+    """
+
+    #: The batch this call belongs to: its pacing and its concurrency that backs off on 429.
+    flow: FlowControl | None = None
+
+
+NO_EXTENSIONS = Extensions()
 
 
 @attrs.frozen
@@ -84,16 +101,16 @@ class Request:
     url: URL
     operation: str
     idempotent: bool
-    headers: CIMultiDictProxy[str] = attrs.field(factory=lambda: _freeze_headers(None), converter=_freeze_headers)
+    headers: CIMultiDictProxy[str] = attrs.field(factory=lambda: freeze_headers(None), converter=freeze_headers)
     body: Body = attrs.field(default=None, repr=False)
     #: 1 for the first attempt; the retry middleware numbers the later ones.
     attempt: int = 1
-    #: What an unknown outcome means for the caller when ``idempotent`` is false.
-    unknown_outcome_note: str = UNKNOWN_OUTCOME
     #: When the whole call must be over, in ``loop.time()`` seconds; an attempt gets no more than what is left.
     deadline: float | None = None
     #: Seconds one attempt may take (the client's ``timeout``); a transport enforces it, see ``attempt_limit``.
     timeout: float | None = None
+    #: Facts of this call for the layers below (a batch's flow control), carried here rather than in ambient state.
+    extensions: Extensions = NO_EXTENSIONS
 
     def replace(
         self,
@@ -113,9 +130,9 @@ class Request:
             self.headers if headers is None else headers,
             self.body if body is _KEEP else body,
             self.attempt if attempt is None else attempt,
-            self.unknown_outcome_note,
             self.deadline if deadline is None else deadline,
             self.timeout,
+            self.extensions,
         )
 
     def with_header(self, name: str, value: str) -> Request:
@@ -132,7 +149,7 @@ class Response:
     """What the transport read: the status, headers and whole body of one attempt."""
 
     status: int
-    headers: CIMultiDictProxy[str] = attrs.field(converter=_freeze_headers)
+    headers: CIMultiDictProxy[str] = attrs.field(converter=freeze_headers)
     body: bytes = attrs.field(repr=False)
     request: Request
     attempt: int = 1
@@ -152,3 +169,13 @@ class Response:
 
 Handler = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Request, Handler], Awaitable[Response]]
+
+
+class Transport(Protocol):
+    """What sends a request and reads its whole answer: the aiohttp transport, the fake space's in-memory one, or
+    yours. It raises a :class:`TransportError` when there is no answer; it never adds credentials (the chain's
+    last link does). ``aclose`` releases what it holds; the client calls it when it closes."""
+
+    async def __call__(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...

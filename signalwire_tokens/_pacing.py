@@ -1,20 +1,19 @@
 """Batch flow control: a requests-per-second ceiling, and a concurrency limit that backs off on 429.
 
-One :class:`FlowControl` belongs to one ``create_many`` batch. Its workers publish it in a context variable, and
-the :func:`pace` middleware (below retry, so it sees every attempt) makes each attempt wait for its turn and reports
-the answer back. Calls outside a batch find no flow control and pass straight through.
+One :class:`FlowControl` belongs to one ``create_many`` batch. Its calls carry it on the request
+(``request.extensions.flow``), and the :func:`pace` middleware (below retry, so it sees every attempt) makes each
+attempt wait for its turn and reports the answer back. Calls outside a batch carry none and pass straight through.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
 
 from ._http import Handler, Request, Response
 from ._validate import check_seconds
 
-__all__ = ["FLOW_CONTROL", "FlowControl", "pace"]
+__all__ = ["FlowControl", "pace"]
 
 
 class FlowControl:
@@ -90,11 +89,8 @@ class FlowControl:
                 free -= 1
 
 
-FLOW_CONTROL: contextvars.ContextVar[FlowControl | None] = contextvars.ContextVar("signalwire_flow", default=None)
-
-
 async def pace(request: Request, call_next: Handler) -> Response:
-    flow = FLOW_CONTROL.get()
+    flow = request.extensions.flow
     if flow is None:
         return await call_next(request)
     window = flow.try_acquire()

@@ -23,11 +23,12 @@ def attempt_limit(request: Request, now: float) -> tuple[float | None, Limit]:
         return seconds, "timeout"
     left = request.deadline - now
     if left <= 0:
-        error = DeadlineExceededError(
-            "the call's deadline passed before this attempt could start", method=request.method, url=str(request.url)
+        raise DeadlineExceededError(
+            "the call's deadline passed before this attempt could start",
+            method=request.method,
+            url=str(request.url),
+            request_sent=False,
         )
-        error.request_sent = False
-        raise error
     if seconds is None or left < seconds:
         return left, "deadline"
     return seconds, "timeout"
@@ -36,13 +37,8 @@ def attempt_limit(request: Request, now: float) -> tuple[float | None, Limit]:
 def timeout_error(request: Request, seconds: float, limit: Limit, *, connecting: bool = False) -> RequestTimeoutError:
     """The error for an attempt that ran out of time; ``connecting``: no connection was made, nothing was sent."""
     what = f"the call's deadline ({seconds:.3g} s left)" if limit == "deadline" else f"{seconds:g} s"
-    where = {"method": request.method, "url": str(request.url)}
-    error: RequestTimeoutError
+    method, url = request.method, str(request.url)
     if connecting:
-        error = ConnectTimeoutError(f"no connection within {what}", **where)
-    elif limit == "deadline":
-        error = DeadlineExceededError(f"no answer within {what}", **where)
-    else:
-        error = RequestTimeoutError(f"no answer within {what}", **where)
-    error.limit = limit
-    return error
+        return ConnectTimeoutError(f"no connection within {what}", method=method, url=url, limit=limit)
+    cls = DeadlineExceededError if limit == "deadline" else RequestTimeoutError
+    return cls(f"no answer within {what}", method=method, url=url, limit=limit)

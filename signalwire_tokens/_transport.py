@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncGenerator
 
 import aiohttp
 
@@ -34,54 +36,71 @@ def _translate(error: BaseException, request: Request, seconds: float | None, li
 
     The aiohttp exception is described, not chained: some carry the request's headers (the credentials).
     """
-    where = {"method": request.method, "url": str(request.url)}
+    method, url = request.method, str(request.url)
     if isinstance(error, (aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)) and seconds is not None:
         return timeout_error(request, seconds, limit, connecting=isinstance(error, aiohttp.ConnectionTimeoutError))
     if isinstance(error, aiohttp.ClientConnectorError):
-        return ConnectError(f"could not connect: {error.os_error}", **where)
+        return ConnectError(f"could not connect: {error.os_error}", method=method, url=url)
     if isinstance(error, aiohttp.ServerDisconnectedError):
-        return ConnectionLostError("the server closed the connection before answering", **where)
-    return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", **where)
+        return ConnectionLostError("the server closed the connection before answering", method=method, url=url)
+    return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", method=method, url=url)
+
+
+async def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Closes ``session`` when its event loop shuts down (``asyncio.run`` and ``asyncio.Runner`` finalize every
+    async generator still suspended, while the loop can still run the close), or when the transport closes it."""
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 class AiohttpTransport:
-    """Sends requests over one ``aiohttp.ClientSession``, made lazily in the running loop and reused.
+    """Sends requests over one ``aiohttp.ClientSession`` per event loop, made lazily in the running loop.
 
-    A session passed in is shared: it is used as it is and never closed here.
+    A session belongs to the loop it was made in. Used from a later loop (two ``asyncio.run`` calls, pytest's loop
+    per test), the transport makes a fresh session there; the earlier one was closed when its loop shut down. A
+    session passed in is the caller's: used as it is, never closed here.
     """
 
     def __init__(self, *, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
         # The client's timeout is the same for every call: its ClientTimeout is made once.
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         self._max_connections = max_connections
+        self._shared = session
         self._session = session
-        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
         self._closed = False
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            if self._closed:
-                raise RuntimeError("the SignalWireClient is closed")
-            # Made here, not in __init__, so it belongs to the loop that uses it. No await between the check and
-            # the assignment, so concurrent first calls share one session.
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
-            # aiohttp silently repeats a DELETE once when the connection drops. That hidden attempt would hide an
-            # unknown outcome from the retry layer (a 404 after it means "deleted"), so retries stay ours alone.
-            # There is no public switch; a shared session keeps aiohttp's behaviour.
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
-        return self._session
+    def _open(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        """The session for ``loop``, made now: no await between the check and the assignment, so concurrent first
+        calls share one session."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        self._loop = loop
+        if self._shared is not None:
+            return self._shared
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._max_connections), cookie_jar=aiohttp.DummyCookieJar()
+        )
+        # aiohttp silently repeats a DELETE once when the connection drops. That hidden attempt would hide an
+        # unknown outcome from the retry layer (a 404 after it means "deleted"), so retries stay ours alone.
+        # There is no public switch; a shared session keeps aiohttp's behaviour.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        # Started by hand up to its yield, so the loop tracks it (its first-iteration hook runs) without a task.
+        closer = self._closer = _close_with_loop(session)
+        with contextlib.suppress(StopIteration):
+            closer.asend(None).send(None)
+        self._session = session
+        return session
 
     async def __call__(self, request: Request) -> Response:
-        session = self._get_session()
-        seconds, limit = attempt_limit(request, asyncio.get_running_loop().time())
+        loop = asyncio.get_running_loop()
+        session = self._session if self._loop is loop else self._open(loop)
+        assert session is not None
+        seconds, limit = attempt_limit(request, loop.time())
         if limit == "timeout":
             timeout = self._timeouts.get(seconds)
             if timeout is None:
@@ -127,7 +146,8 @@ class AiohttpTransport:
         raise failure
 
     async def aclose(self) -> None:
+        """Close the session this transport made (a shared one is left open). Safe to call twice."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
+        closer, self._closer, self._session, self._loop = self._closer, None, None, None
+        if closer is not None:
+            await closer.aclose()

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from signalwire_tokens import (
-    ChatToken,
     ChatTokenRequest,
     InvalidRequestError,
     ServerError,
@@ -20,44 +18,7 @@ from signalwire_tokens import (
 from signalwire_tokens._batch import BatchStream
 from signalwire_tokens.testing import FakeSignalWire
 
-READ = {"read": True}
-
-
-def requests(n: int) -> list[ChatTokenRequest]:
-    return [ChatTokenRequest(ttl=5, channels={"c": READ}, member_id=f"m{i}") for i in range(n)]
-
-
-class Minter:
-    """A fake mint that counts concurrency and can be held or made to fail."""
-
-    def __init__(self, fail: set[str] | None = None) -> None:
-        self.in_flight = 0
-        self.peak = 0
-        self.started = 0
-        self.cancelled = 0
-        self.release = asyncio.Event()
-        self.release.set()
-        self.fail = fail or set()
-
-    async def __call__(self, request: ChatTokenRequest) -> ChatToken:
-        self.started += 1
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            await self.release.wait()
-            await asyncio.sleep(0)
-            if request.member_id in self.fail:
-                raise ServerError("boom", status=500)
-            return ChatToken(
-                f"jwt-{request.member_id}",
-                request.member_id,
-                datetime.now(timezone.utc) + timedelta(minutes=request.ttl),
-            )
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        finally:
-            self.in_flight -= 1
+from .support import READ, Minter, requests
 
 
 async def test_every_request_is_minted_exactly_once_against_the_fake(

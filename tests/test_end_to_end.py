@@ -336,7 +336,8 @@ async def test_middlewares_see_calls_and_attempt_middlewares_see_attempts(fake: 
         return response
 
     async def per_attempt(request: Request, call_next: Any) -> Response:
-        assert "Authorization" in request.headers
+        assert "Authorization" not in request.headers, "credentials are added below every middleware"
+        assert isinstance(request.body, bytes), "below encoding: the bytes that are sent"
         response: Response = await call_next(request)
         attempts.append((response.attempt, response.status))
         return response

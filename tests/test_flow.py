@@ -11,19 +11,19 @@ from signalwire_tokens import (
     BatchProgress,
     ChatToken,
     ChatTokenRequest,
+    Extensions,
     InvalidRequestError,
     RetryBudget,
     RetryPolicy,
+    SignalWireClient,
 )
 from signalwire_tokens._batch import BatchStream
+from signalwire_tokens._http import NO_EXTENSIONS
 from signalwire_tokens._pacing import FlowControl
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import RecordingSleep
-from .test_batch import Minter, requests
-
-READ = {"read": True}
-
+from .support import READ, Minter, requests
 
 # -- FlowControl on its own ----------------------------------------------------------------------------------------
 
@@ -143,10 +143,33 @@ async def test_rate_limit_mode_can_be_turned_off(fake: FakeSignalWire) -> None:
         await client.chat_tokens.create(ttl=1, channels={"c": READ})
 
 
-async def test_calls_outside_a_batch_are_not_paced(client: object) -> None:
-    from signalwire_tokens._pacing import FLOW_CONTROL
+async def test_a_429_to_another_client_called_from_the_input_generator_never_slows_the_batch(
+    fake: FakeSignalWire,
+) -> None:
+    async with FakeSignalWire() as other_space, other_space.client() as other, fake.client() as client:
 
-    assert FLOW_CONTROL.get() is None
+        async def members():  # type: ignore[no-untyped-def]
+            for request in requests(10):
+                # Each pull calls another client, inside the batch's worker task, and meets a 429 first.
+                other_space.fail(429, headers={"Retry-After": "0"})
+                await other.chat_tokens.create(ttl=5, channels={"c": READ})
+                yield request
+
+        stream = client.chat_tokens.create_many(members(), concurrency=8)
+        items = [item async for item in stream]
+    assert all(item.ok for item in items) and len(items) == 10
+    assert (stream.flow.throttled, stream.flow.limit) == (0, 8)
+
+
+async def test_a_429_to_one_batch_never_slows_another_batch_of_the_same_client(
+    client: SignalWireClient, fake: FakeSignalWire
+) -> None:
+    fake.fail(429, headers={"Retry-After": "0"}, times=1)
+    first = client.chat_tokens.create_many(requests(1), concurrency=8)
+    assert [item.ok async for item in first] == [True]
+    second = client.chat_tokens.create_many(requests(20), concurrency=8)
+    assert all([item.ok async for item in second])
+    assert (first.flow.throttled, second.flow.throttled, second.flow.limit) == (1, 0, 8)
 
 
 # -- progress --------------------------------------------------------------------------------------------------------
@@ -175,10 +198,10 @@ class JitteryMinter(Minter):
         super().__init__()
         self.rng = random.Random(seed)
 
-    async def __call__(self, request: ChatTokenRequest) -> ChatToken:
+    async def __call__(self, request: ChatTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> ChatToken:
         for _ in range(self.rng.randint(0, 20)):
             await asyncio.sleep(0)
-        return await super().__call__(request)
+        return await super().__call__(request, extensions)
 
 
 @pytest.mark.parametrize("seed", range(5))

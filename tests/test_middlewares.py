@@ -11,6 +11,7 @@ from yarl import URL
 
 from signalwire_tokens import (
     ApiError,
+    AuthenticationError,
     ConnectError,
     ConnectionLostError,
     FormBody,
@@ -23,13 +24,15 @@ from signalwire_tokens import (
     Response,
     RetryPolicy,
     ServerError,
+    SignalWireClient,
     UnprocessableEntityError,
 )
-from signalwire_tokens._chain import AuthHeader, EncodeBody, build_chain, decode_errors, encode_request
-from signalwire_tokens._decode import decode_error
+from signalwire_tokens._chain import Credentials, EncodeBody, build_chain, decode_errors, encode_request
 from signalwire_tokens._retry import RetryMiddleware
+from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN, PROJECT_ID, FakeNext, RecordingSleep, make_request, make_response
+from .support import error_response
 
 ORIGIN = URL("https://example.signalwire.com")
 
@@ -66,7 +69,7 @@ async def test_encode_body_middleware_hands_bytes_on() -> None:
 
 
 async def test_auth_adds_basic_credentials_built_by_hand() -> None:
-    auth = AuthHeader.basic(ORIGIN, PROJECT_ID, API_TOKEN)
+    auth = Credentials.basic(ORIGIN, PROJECT_ID, API_TOKEN)
     call_next = FakeNext(make_response())
     await auth(make_request(), call_next)
     header = call_next.requests[0].headers["Authorization"]
@@ -74,7 +77,7 @@ async def test_auth_adds_basic_credentials_built_by_hand() -> None:
 
 
 async def test_auth_refuses_another_origin() -> None:
-    auth = AuthHeader.basic(ORIGIN, PROJECT_ID, API_TOKEN)
+    auth = Credentials.basic(ORIGIN, PROJECT_ID, API_TOKEN)
     call_next = FakeNext(make_response())
     for url in (
         "https://evil.example.com/api/chat/tokens",
@@ -87,7 +90,7 @@ async def test_auth_refuses_another_origin() -> None:
 
 
 def test_auth_repr_hides_the_header() -> None:
-    auth = AuthHeader.basic(ORIGIN, PROJECT_ID, API_TOKEN)
+    auth = Credentials.basic(ORIGIN, PROJECT_ID, API_TOKEN)
     assert base64.b64encode(f"{PROJECT_ID}:{API_TOKEN}".encode()).decode() not in repr(auth)
     assert API_TOKEN not in repr(auth)
 
@@ -125,10 +128,6 @@ async def test_decode_errors_raises_for_anything_else(status: int) -> None:
 
 
 # -- retry ---------------------------------------------------------------------------------------------------------
-
-
-def error_response(status: int, headers: dict[str, str] | None = None, request: Request | None = None) -> ApiError:
-    return decode_error(make_response(status, b'{"error":"x"}', headers=headers, request=request))
 
 
 def retry(sleep: RecordingSleep, **kwargs: float) -> RetryMiddleware:
@@ -220,11 +219,7 @@ async def test_retry_after_within_a_custom_cap_is_waited(sleep: RecordingSleep) 
     assert sleep.waits == [120.0]
 
 
-NON_IDEMPOTENT = {
-    "idempotent": False,
-    "operation": "api_tokens.create",
-    "unknown_outcome_note": "the API token may have been created",
-}
+NON_IDEMPOTENT = {"idempotent": False, "operation": "api_tokens.create"}
 
 
 @pytest.mark.parametrize(
@@ -254,7 +249,7 @@ async def test_non_idempotent_ambiguous_failures_are_not_retried_and_say_so(fail
         await retry(sleep)(make_request(**NON_IDEMPOTENT), call_next)
     assert len(call_next.requests) == 1
     assert info.value.outcome_unknown
-    assert "the API token may have been created" in str(info.value)
+    assert "the API may have acted on the request" in str(info.value)
 
 
 async def test_non_idempotent_refusals_do_not_claim_an_unknown_outcome(sleep: RecordingSleep) -> None:
@@ -262,7 +257,7 @@ async def test_non_idempotent_refusals_do_not_claim_an_unknown_outcome(sleep: Re
     with pytest.raises(UnprocessableEntityError) as info:
         await retry(sleep)(make_request(**NON_IDEMPOTENT), call_next)
     assert not info.value.outcome_unknown
-    assert "may have been created" not in str(info.value)
+    assert "may have acted" not in str(info.value)
 
 
 async def test_a_404_after_an_unknown_outcome_is_flagged(sleep: RecordingSleep) -> None:
@@ -375,14 +370,14 @@ def test_header_cache_reuses_by_identity_and_stays_bounded() -> None:
     assert len(cache._entries) <= 64
 
 
-def test_each_client_owns_its_header_caches() -> None:
-    """Cached header sets hold the Authorization header: nothing shared between clients may keep them."""
-    from signalwire_tokens import SignalWireClient
-
-    first, second = (SignalWireClient("example", PROJECT_ID, API_TOKEN) for _ in range(2))
-    transforms = [client._handler._transforms for client in (first, second)]  # type: ignore[attr-defined]
-    owners = [[bound.__self__ for bound in chain] for chain in transforms]
-    assert [type(o).__name__ for o in owners[0]] == ["AuthHeader", "EncodeBody"]
-    for mine, theirs in zip(owners[0], owners[1], strict=True):
-        assert mine is not theirs
-        assert mine._headers is not theirs._headers
+async def test_each_client_sends_its_own_credentials_however_calls_interleave(fake: FakeSignalWire) -> None:
+    """Header sets are cached per client (they hold the Authorization header): nothing is shared between clients."""
+    right = fake.client()
+    wrong = SignalWireClient(None, fake.project_id, "PT" + "0" * 48, base_url=fake.url, retry=RetryPolicy.disabled())
+    async with right, wrong:
+        for _ in range(3):
+            await right.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+            with pytest.raises(AuthenticationError):
+                await wrong.chat_tokens.create(ttl=1, channels={"c": {"read": True}})
+    sent = [request.headers["Authorization"] for request in fake.requests]
+    assert sent[0::2] == [sent[0]] * 3 and sent[1::2] == [sent[1]] * 3 and sent[0] != sent[1]

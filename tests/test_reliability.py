@@ -27,7 +27,7 @@ from signalwire_tokens._retry import TESTING_MODE, RetryMiddleware
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
 
 from .conftest import FakeNext, RecordingSleep, make_request, make_response
-from .test_middlewares import error_response
+from .support import error_response
 
 READ = {"read": True}
 

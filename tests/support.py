@@ -1,0 +1,55 @@
+"""Test doubles shared by several test modules (test modules never import each other)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from signalwire_tokens import ApiError, ChatToken, ChatTokenRequest, Extensions, Request, ServerError
+from signalwire_tokens._decode import decode_error
+from signalwire_tokens._http import NO_EXTENSIONS
+
+from .conftest import make_response
+
+READ = {"read": True}
+
+
+def requests(n: int) -> list[ChatTokenRequest]:
+    return [ChatTokenRequest(ttl=5, channels={"c": READ}, member_id=f"m{i}") for i in range(n)]
+
+
+class Minter:
+    """A fake mint that counts concurrency and can be held or made to fail."""
+
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.started = 0
+        self.cancelled = 0
+        self.release = asyncio.Event()
+        self.release.set()
+        self.fail = fail or set()
+
+    async def __call__(self, request: ChatTokenRequest, _extensions: Extensions = NO_EXTENSIONS) -> ChatToken:
+        self.started += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await self.release.wait()
+            await asyncio.sleep(0)
+            if request.member_id in self.fail:
+                raise ServerError("boom", status=500)
+            return ChatToken(
+                f"jwt-{request.member_id}",
+                request.member_id,
+                datetime.now(timezone.utc) + timedelta(minutes=request.ttl),
+            )
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+
+def error_response(status: int, headers: dict[str, str] | None = None, request: Request | None = None) -> ApiError:
+    return decode_error(make_response(status, b'{"error":"x"}', headers=headers, request=request))
