@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import attrs
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._http import freeze_headers
 
@@ -64,8 +64,10 @@ class SignalWireError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Exceptions pickle through their positional args; these take keywords.
+        # Exceptions pickle through their positional args; these take keywords. A read-only multidict does not
+        # pickle: it goes as a plain one, and the field's converter makes it read-only again.
         fields = {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+        fields = {k: CIMultiDict(v) if isinstance(v, CIMultiDictProxy) else v for k, v in fields.items()}
         return _restore, (type(self), fields)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from signalwire_tokens import ApiError, ChatToken, ChatTokenRequest, Extensions, Request, ServerError
+from signalwire_tokens import ApiError, ChatToken, ChatTokenRequest, Extensions, Request, Response, ServerError
 from signalwire_tokens._decode import decode_error
 from signalwire_tokens._http import NO_EXTENSIONS
 
@@ -53,3 +53,21 @@ class Minter:
 
 def error_response(status: int, headers: dict[str, str] | None = None, request: Request | None = None) -> ApiError:
     return decode_error(make_response(status, b'{"error":"x"}', headers=headers, request=request))
+
+
+class RecordingTransport:
+    """A Transport double: answers every request with ``status`` and ``body``, records what it was given, and
+    counts how often it was closed."""
+
+    def __init__(self, status: int = 200, body: bytes = b'{"token": "jwt"}') -> None:
+        self.status = status
+        self.body = body
+        self.requests: list[Request] = []
+        self.closes = 0
+
+    async def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        return Response(self.status, {"Content-Type": "application/json"}, self.body, request, request.attempt)
+
+    async def aclose(self) -> None:
+        self.closes += 1
