@@ -10,6 +10,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -174,19 +175,29 @@ async def test_a_shared_session_is_used_as_is(mocked: aioresponses_module.aiores
     async with aiohttp.ClientSession() as session:
         async with SignalWireClient("example", PROJECT_ID, API_TOKEN, session=session) as client:
             await client.chat_tokens.create(ttl=1, channels={"a": {"read": True}})
-            assert client._transport._session is session
         assert not session.closed
+        assert [call.kwargs["headers"]["Authorization"][:6] for call in mocked.requests[("POST", URL(CHAT))]] == [
+            "Basic "
+        ]
 
 
-async def test_concurrent_first_calls_share_one_session(mocked: aioresponses_module.aioresponses) -> None:
+async def test_concurrent_first_calls_share_one_session(
+    mocked: aioresponses_module.aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[aiohttp.ClientSession] = []
+    make_session = aiohttp.ClientSession
+
+    def counted_session(**options: Any) -> aiohttp.ClientSession:
+        made.append(make_session(**options))
+        return made[-1]
+
+    monkeypatch.setattr(aiohttp, "ClientSession", counted_session)
     mocked.post(CHAT, payload={"token": "t"}, repeat=True)
     async with SignalWireClient("example", PROJECT_ID, API_TOKEN, max_connections=7) as client:
         await asyncio.gather(*(client.chat_tokens.create(ttl=1, channels={"a": {"read": True}}) for _ in range(20)))
-        session = client._transport._session
-        assert session is not None
-        assert session.connector is not None
-        assert session.connector.limit == 7
-    assert session.closed
+        assert len(made) == 1
+        assert made[0].connector is not None and made[0].connector.limit == 7
+    assert made[0].closed
 
 
 async def test_transport_alone_returns_our_response(mocked: aioresponses_module.aioresponses) -> None:
