@@ -20,7 +20,8 @@ from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
 from ._pacing import pace
-from ._retry import RetryMiddleware, RetryPolicy
+from ._retry import RetryPolicy
+from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
 from ._version import __version__

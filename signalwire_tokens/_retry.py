@@ -1,8 +1,8 @@
-"""Retrying failed attempts: the policy, the pure decision, and the middleware that lets tenacity run the retries."""
+"""Retrying failed attempts: the policy, and the decision "retry this failure, after how long, or give up and why"
+as a pure function a test can call with no event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import random
@@ -10,14 +10,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from ._budget import RetryBudget, TokenBucket
-from ._errors import ApiError, InvalidRequestError, NotFoundError, RequestTimeoutError, SignalWireError, TransportError
-from ._http import Handler, Request, Response
+from ._budget import RetryBudget
+from ._errors import ApiError, InvalidRequestError, SignalWireError, TransportError
+from ._http import Request
 from ._validate import check_int, check_seconds
 
-__all__ = ["TESTING_MODE", "GiveUp", "RetryAfter", "RetryMiddleware", "RetryPolicy", "TestingMode", "decide"]
+__all__ = [
+    "TESTING_MODE",
+    "UNKNOWN_OUTCOME",
+    "GiveUp",
+    "RetryAfter",
+    "RetryPolicy",
+    "TestingMode",
+    "decide",
+    "outcome_unknown",
+    "retryable",
+]
 
 log = logging.getLogger("signalwire_tokens")
 
@@ -97,10 +106,6 @@ class TestingMode:
 TESTING_MODE: contextvars.ContextVar[TestingMode | None] = contextvars.ContextVar("signalwire_testing", default=None)
 
 
-async def _no_wait(_seconds: float) -> None:
-    """Testing mode's sleep."""
-
-
 def outcome_unknown(error: SignalWireError) -> bool:
     """Whether the API may have acted on a request that failed with ``error``."""
     if isinstance(error, ApiError):
@@ -151,145 +156,3 @@ def decide(
     if request.deadline is not None and now + wait >= request.deadline:
         return GiveUp(f"not retried: waiting {wait:.3g} s would pass the call's deadline")
     return RetryAfter(wait)
-
-
-class _Retries:
-    """One call's retries, from its second attempt on: tenacity runs them, each hook asks :func:`decide`."""
-
-    def __init__(self, middleware: RetryMiddleware, request: Request, call_next: Handler) -> None:
-        self.policy = middleware.policy
-        self.bucket = middleware.bucket
-        self.request = request
-        self.call_next = call_next
-        self.sleep = self.policy.sleep or asyncio.sleep
-        self.max_attempts = self.policy.max_attempts
-        mode = TESTING_MODE.get()
-        if mode is not None:
-            self.sleep = _no_wait
-            self.max_attempts = min(self.max_attempts, mode.max_attempts or self.max_attempts)
-        self.attempt = 1
-        self.unknown_seen = False  # an earlier attempt may have been acted on
-        self.decision: RetryAfter | GiveUp = GiveUp()
-        self.judged = 0  # the tenacity attempt number self.decision is for
-        self.budget_refused = False
-        self.last_retry_cost: int | None = None
-
-    def judge(self, error: SignalWireError) -> RetryAfter | GiveUp:
-        """The decision for this failure, the retry budget (the one stateful check) applied on top."""
-        now = asyncio.get_running_loop().time()
-        decision = decide(error, self.request, self.attempt, self.policy, now, max_attempts=self.max_attempts)
-        if isinstance(decision, RetryAfter) and self.bucket is not None:
-            cost = self.bucket.try_acquire(after_timeout=isinstance(error, RequestTimeoutError))
-            if cost is None:
-                self.budget_refused = True
-                return GiveUp("not retried: the client's retry budget is exhausted")
-            self.last_retry_cost = cost
-        return decision
-
-    def final(self, error: SignalWireError, why: str | None) -> SignalWireError:
-        """The error the call ends with: ``error`` made again with what the retries learned."""
-        unknown = outcome_unknown(error)
-        changes: dict[str, Any] = {}
-        notes = [why] if why else []
-        if unknown and not self.request.idempotent and not retryable(error, self.request):
-            changes["outcome_unknown"] = True
-            notes.append(UNKNOWN_OUTCOME)
-        if isinstance(error, NotFoundError) and self.unknown_seen:
-            changes["after_unknown_outcome"] = True
-        if self.budget_refused:
-            changes["retry_budget_exhausted"] = True
-        if self.attempt > 1:
-            changes["attempts"] = self.attempt
-        if notes:
-            changes["notes"] = (*error.notes, *notes)
-        transient = isinstance(error, TransportError) or (
-            isinstance(error, ApiError) and error.status in RETRIED_STATUSES
-        )
-        if transient:
-            log.warning("%s %s gave up: %s", self.request.method, self.request.operation, "; ".join(notes) or error)
-        return attrs.evolve(error, **changes) if changes else error
-
-    async def run(self, first_error: SignalWireError) -> Response:
-        decision = self.judge(first_error)
-        self.unknown_seen = outcome_unknown(first_error)
-        if isinstance(decision, GiveUp):
-            raise self.final(first_error, decision.why)
-        self._log_retry(first_error, decision.wait)
-        await self.sleep(decision.wait)
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(SignalWireError),  # cancellation and programming errors pass through
-            stop=self._stop,
-            wait=self._wait,
-            sleep=self.sleep,
-            before_sleep=self._before_sleep,
-            retry_error_callback=self._give_up,
-        )
-        response: Response = await retrying(self._attempt)
-        return response
-
-    async def _attempt(self) -> Response:
-        self.attempt += 1
-        response = await self.call_next(self.request.replace(attempt=self.attempt))
-        if self.bucket is not None:
-            self.bucket.record_success(self.last_retry_cost)
-        return response
-
-    def _failure(self, state: RetryCallState) -> SignalWireError:
-        assert state.outcome is not None
-        error = state.outcome.exception()
-        assert isinstance(error, SignalWireError)  # retry_if_exception_type let only these through
-        return error
-
-    def _decision(self, state: RetryCallState) -> RetryAfter | GiveUp:
-        """The decision for the attempt ``state`` holds, made once: tenacity asks ``wait`` and ``stop`` in an order
-        that changed between its versions (8 stops first, 9 waits first)."""
-        if self.judged != state.attempt_number:
-            self.judged = state.attempt_number
-            error = self._failure(state)
-            self.decision = self.judge(error)
-            if isinstance(self.decision, RetryAfter):
-                # Marked only when retrying: a 404 after this attempt is what "after_unknown_outcome" means.
-                self.unknown_seen = self.unknown_seen or outcome_unknown(error)
-        return self.decision
-
-    def _stop(self, state: RetryCallState) -> bool:
-        return isinstance(self._decision(state), GiveUp)
-
-    def _wait(self, state: RetryCallState) -> float:
-        decision = self._decision(state)
-        return decision.wait if isinstance(decision, RetryAfter) else 0.0
-
-    def _before_sleep(self, state: RetryCallState) -> None:
-        self._log_retry(self._failure(state), self._wait(state))
-
-    def _log_retry(self, error: SignalWireError, wait: float) -> None:
-        log.debug("%s attempt %d failed (%s); retrying in %.3f s", self.request.operation, self.attempt, error, wait)
-
-    def _give_up(self, state: RetryCallState) -> Response:
-        decision = self._decision(state)
-        assert isinstance(decision, GiveUp)  # tenacity calls this only once _stop said so
-        raise self.final(self._failure(state), decision.why)
-
-
-class RetryMiddleware:
-    """Runs the rest of the chain once per attempt, as the policy says; one per client, holding its budget."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-        self.bucket = TokenBucket(policy.budget) if policy.budget is not None else None
-
-    async def __call__(self, request: Request, call_next: Handler) -> Response:
-        if self.policy.deadline is not None and request.deadline is None:
-            request = request.replace(deadline=asyncio.get_running_loop().time() + self.policy.deadline)
-        # The first attempt runs without tenacity: most calls succeed, and a tenacity loop costs about 22 µs per
-        # call even then (benchmarks/tenacity_cost.py), a fifth of a whole mint's CPU time.
-        try:
-            response = await call_next(request)
-        except SignalWireError as error:
-            failure = error
-        else:
-            if self.bucket is not None:
-                self.bucket.record_success(None)
-            return response
-        # Outside the except block, so that nothing raised later gets this failure as its implicit context.
-        return await _Retries(self, request, call_next).run(failure)

@@ -28,7 +28,7 @@ from signalwire_tokens import (
     UnprocessableEntityError,
 )
 from signalwire_tokens._chain import Credentials, EncodeBody, build_chain, decode_errors, encode_request
-from signalwire_tokens._retry import RetryMiddleware
+from signalwire_tokens._retry_middleware import RetryMiddleware
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN, PROJECT_ID, FakeNext, RecordingSleep, make_request, make_response

@@ -23,7 +23,8 @@ from signalwire_tokens import (
     TokenBucket,
 )
 from signalwire_tokens._budget import TokenBucket as Bucket
-from signalwire_tokens._retry import TESTING_MODE, RetryMiddleware
+from signalwire_tokens._retry import TESTING_MODE
+from signalwire_tokens._retry_middleware import RetryMiddleware
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
 
 from .conftest import FakeNext, RecordingSleep, make_request, make_response
