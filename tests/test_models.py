@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -254,6 +255,48 @@ def test_batch_item_ok_follows_the_error() -> None:
     request = ChatTokenRequest(1, {"c": READ})
     assert BatchItem(0, request).ok
     assert not BatchItem(0, request, error=InvalidRequestError("bad")).ok
+
+
+# -- the field each error names ----------------------------------------------------------------------------------
+
+FIELD_CASES: list[tuple[str, Callable[[], object], str | None]] = [
+    ("name missing", lambda: CreateApiTokenRequest("", ["chat"]), "name"),
+    ("name not a string", lambda: CreateApiTokenRequest(5, ["chat"]), "name"),
+    ("update name empty", lambda: UpdateApiTokenRequest(name=""), "name"),
+    ("permissions a string", lambda: CreateApiTokenRequest("n", "chat"), "permissions"),
+    ("permission unknown", lambda: CreateApiTokenRequest("n", ["voice"]), "permissions"),
+    ("permissions empty", lambda: CreateApiTokenRequest("n", []), "permissions"),
+    ("update permission unknown", lambda: UpdateApiTokenRequest(permissions=["voice"]), "permissions"),
+    ("subproject_id not a UUID", lambda: CreateApiTokenRequest("n", ["chat"], "../x"), "subproject_id"),
+    ("update with nothing to change", lambda: UpdateApiTokenRequest(), None),
+    ("ttl zero", lambda: ChatTokenRequest(0, {"c": READ}), "ttl"),
+    ("ttl a string", lambda: ChatTokenRequest("60", {"c": READ}), "ttl"),
+    ("channels not a dict", lambda: ChatTokenRequest(1, "lobby"), "channels"),
+    ("channels empty", lambda: ChatTokenRequest(1, {}), "channels"),
+    ("channel name reserved", lambda: ChatTokenRequest(1, {"sw_ttl": READ}), "channels"),
+    ("channel name too long", lambda: ChatTokenRequest(1, {"x" * 251: READ}), "channels"),
+    ("channel name not a string", lambda: ChatTokenRequest(1, {5: READ}), "channels"),
+    ("channel flag not a bool", lambda: ChatTokenRequest(1, {"c": {"read": 1}}), "channels"),
+    ("channel with no flag set", lambda: ChatTokenRequest(1, {"c": {}}), "channels"),
+    ("channel unknown key", lambda: ChatTokenRequest(1, {"c": {"admin": True}}), "channels"),
+    ("channel entry not a dict", lambda: ChatTokenRequest(1, {"c": True}), "channels"),
+    ("member_id too long", lambda: ChatTokenRequest(1, {"c": READ}, member_id="m" * 251), "member_id"),
+    ("member_id not a string", lambda: ChatTokenRequest(1, {"c": READ}, member_id=42), "member_id"),
+    ("state a list", lambda: ChatTokenRequest(1, {"c": READ}, state=[1]), "state"),
+    ("state key not a string", lambda: ChatTokenRequest(1, {"c": READ}, state={1: "v"}), "state"),
+    ("state not JSON", lambda: ChatTokenRequest(1, {"c": READ}, state={"k": {1}}), "state"),
+    ("state too large", lambda: ChatTokenRequest(1, {"c": READ}, state={"k": "x" * 2000}), "state"),
+    ("ChannelPermissions read not a bool", lambda: ChannelPermissions(read="yes"), "read"),
+    ("ChannelPermissions write not a bool", lambda: ChannelPermissions(read=True, write=1), "write"),
+    ("ChannelPermissions with no flag set", lambda: ChannelPermissions(), None),
+]
+
+
+@pytest.mark.parametrize(("make", "field"), [case[1:] for case in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
+def test_each_error_names_the_argument_to_fix(make: Callable[[], object], field: str | None) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        make()
+    assert info.value.field == field
 
 
 # -- properties ---------------------------------------------------------------------------------------------------
