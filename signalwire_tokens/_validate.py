@@ -12,7 +12,7 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["check_int", "check_seconds", "check_str", "check_uuid", "mask"]
+__all__ = ["check_int", "check_number", "check_seconds", "check_str", "check_uuid", "mask"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -56,9 +56,14 @@ def check_int(name: str, value: Any, *, minimum: int, field: str | None = None) 
     return value
 
 
-def check_seconds(name: str, value: Any, *, positive: bool = False, field: str | None = None) -> float:
+def check_number(name: str, value: Any, *, unit: str, positive: bool = False, field: str | None = None) -> float:
+    """An int or float >= 0 (> 0 with ``positive``); ``unit`` says what it counts, for the message:
+    ``"max_rate must be a number of requests per second > 0, got 0"``. NaN is refused (it compares false)."""
     valid = not isinstance(value, bool) and isinstance(value, (int, float)) and (value > 0 if positive else value >= 0)
     if not valid:
-        message = f"{name} must be a number of seconds {'>' if positive else '>='} 0, got {value!r}"
-        raise _refuse(name, message, field)
+        raise _refuse(name, f"{name} must be a number of {unit} {'>' if positive else '>='} 0, got {value!r}", field)
     return float(value)
+
+
+def check_seconds(name: str, value: Any, *, positive: bool = False, field: str | None = None) -> float:
+    return check_number(name, value, unit="seconds", positive=positive, field=field)

@@ -187,6 +187,14 @@ async def test_a_bad_token_id_is_refused_naming_token_id(token_id: object) -> No
     await client.aclose()
 
 
+@pytest.mark.parametrize("max_rate", [0, -5, float("nan"), "10", True])
+def test_max_rate_is_a_positive_number_of_requests_per_second(max_rate: object) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        make().chat_tokens.create_many([], max_rate=max_rate)  # type: ignore[arg-type]
+    assert info.value.message == f"max_rate must be a number of requests per second > 0, got {max_rate!r}"
+    assert info.value.field == "max_rate"
+
+
 def test_repr_shows_where_but_never_the_token() -> None:
     client = make()
     text = repr(client)
