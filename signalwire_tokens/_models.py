@@ -214,14 +214,19 @@ def _member_id(value: Any) -> str | None:
     return None if value is None else check_str("member_id", value, max_length=MAX_MEMBER_ID)
 
 
+# The options of the body encoder (``dump_json`` in ``_chain``): the limit is measured on exactly the text that is
+# sent. Non-ASCII characters stay themselves (one character each), never six-character ``\uXXXX`` escapes.
+_STATE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def state_size(state: Mapping[str, Any]) -> int:
-    """The size the state limit applies to: ``len(json.dumps(state))``, Python's everyday serialization. It is
-    never shorter than the compact JSON that is sent, so a state accepted here fits however the API counts."""
+    """The size the 2,000-character limit applies to: the length of the compact JSON that is sent, in which a
+    non-ASCII character counts as one."""
     return len(_serialize_state(state))
 
 
 def _serialize_state(state: Mapping[str, Any]) -> str:
-    return json.dumps(dict(state), allow_nan=False)
+    return _STATE_JSON.encode(dict(state))
 
 
 def _bad_state(message: str) -> InvalidRequestError:
@@ -229,7 +234,7 @@ def _bad_state(message: str) -> InvalidRequestError:
 
 
 def _state(value: Any) -> Mapping[str, Any] | None:
-    """A private, read-only copy of a JSON object of at most 2,000 characters serialized (see :func:`state_size`)."""
+    """A private, read-only copy of a JSON object of at most 2,000 characters as sent (see :func:`state_size`)."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -239,6 +244,10 @@ def _state(value: Any) -> Mapping[str, Any] | None:
     try:
         # Serialized once: the text gives both the size and the private copy.
         serialized = _serialize_state(value)
+        if not serialized.isascii():
+            serialized.encode("utf-8")  # a lone surrogate would otherwise fail later, while the body is encoded
+    except UnicodeEncodeError:
+        raise _bad_state("state must be valid JSON text: it holds a lone surrogate (half a UTF-16 pair)") from None
     except (TypeError, ValueError) as error:
         raise _bad_state(f"state must be valid JSON: {error}") from None
     if len(serialized) > MAX_STATE_CHARS:

@@ -20,11 +20,14 @@ from signalwire_tokens import (
     ChatTokenRequest,
     InvalidRequestError,
     Permission,
+    Request,
+    Response,
+    SignalWireClient,
 )
 from signalwire_tokens._convert import converter, form_fields
-from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest
+from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest, state_size
 
-from .conftest import API_TOKEN, TOKEN_ID
+from .conftest import API_TOKEN, PROJECT_ID, TOKEN_ID
 
 ALL_PERMISSIONS = [
     "calling",
@@ -215,12 +218,43 @@ def test_member_id_is_at_most_250_characters() -> None:
         ChatTokenRequest(1, {"c": READ}, member_id=42)  # type: ignore[arg-type]
 
 
-def test_state_is_a_json_object_of_at_most_2000_characters() -> None:
-    filler = "x" * (2000 - len('{"k": ""}'))  # as json.dumps writes it
-    assert len(json.dumps({"k": filler})) == 2000
-    assert ChatTokenRequest(1, {"c": READ}, state={"k": filler}).state == {"k": filler}
-    with pytest.raises(InvalidRequestError, match="2000"):
-        ChatTokenRequest(1, {"c": READ}, state={"k": filler + "x"})
+def compact(state: dict[str, Any]) -> str:
+    """The JSON the API receives, as API.md defines the state limit on it."""
+    return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("size", [1999, 2000, 2001])
+@pytest.mark.parametrize("letter", ["x", "é", "文", "😀"])
+def test_state_is_at_most_2000_characters_of_the_json_sent_non_ascii_counting_one(letter: str, size: int) -> None:
+    state = {"k": letter * (size - len('{"k":""}'))}
+    assert len(compact(state)) == size
+    if size <= 2000:
+        assert ChatTokenRequest(1, {"c": READ}, state=state).state == state
+    else:
+        with pytest.raises(InvalidRequestError, match="at most 2000 characters as JSON, got 2001") as info:
+            ChatTokenRequest(1, {"c": READ}, state=state)
+        assert info.value.field == "state"
+
+
+def test_state_with_a_lone_surrogate_is_refused_before_sending() -> None:
+    with pytest.raises(InvalidRequestError, match="lone surrogate") as info:
+        ChatTokenRequest(1, {"c": READ}, state={"k": "\ud800"})
+    assert info.value.field == "state"
+
+
+async def test_the_state_sent_is_the_compact_json_the_limit_measured() -> None:
+    sent: list[bytes] = []
+
+    async def transport(request: Request) -> Response:
+        assert isinstance(request.body, bytes)
+        sent.append(request.body)
+        return Response(200, {"Content-Type": "application/json"}, b'{"token": "eyJ0.e30.sig"}', request)
+
+    state = {"name": "Zoë 文 😀", "nested": {"list": [1, 2.5, None, True]}}
+    async with SignalWireClient("example", PROJECT_ID, API_TOKEN, transport=transport) as client:
+        await client.chat_tokens.create(ttl=1, channels={"c": READ}, state=state)
+    assert ('"state":' + compact(state)).encode() in sent[0]
+    assert state_size(state) == len(compact(state)) == 54
 
 
 @pytest.mark.parametrize(
@@ -326,6 +360,27 @@ def test_valid_chat_requests_encode_and_round_trip(request: ChatTokenRequest) ->
     assert set(wire) <= {"ttl", "channels", "member_id", "state"}
     assert all(set(p) == {"read", "write"} and (p["read"] or p["write"]) for p in wire["channels"].values())
     assert converter.structure(wire, ChatTokenRequest) == request
+
+
+any_states = st.dictionaries(st.text(max_size=10), json_values, max_size=5) | st.builds(
+    lambda text, n: {"k": text * n}, st.text(min_size=1, max_size=3), st.integers(600, 1100)
+)
+
+
+@given(any_states)
+def test_a_state_fits_exactly_when_its_compact_json_does(state: dict[str, Any]) -> None:
+    try:
+        text = compact(state)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return  # a lone surrogate: refused whatever the size (see above)
+    fits = len(text) <= 2000
+    assert state_size(state) == len(text)
+    if fits:
+        assert ChatTokenRequest(1, {"c": READ}, state=state).state == state
+    else:
+        with pytest.raises(InvalidRequestError):
+            ChatTokenRequest(1, {"c": READ}, state=state)
 
 
 @given(st.integers().filter(lambda n: not 1 <= n <= 43200) | st.floats() | st.text() | st.booleans())
