@@ -259,6 +259,12 @@ def test_batch_failures_exit_1_with_a_summary(
         ("bad.csv", ["member_id,channels,ttl", "a,lobby:r,5,extra"], "bad.csv:2: more values"),
         ("bad.csv", ["member_id,channels,ttl", "a,sw_x,5"], "bad.csv:2: field 'channels'"),
         ("bad.csv", ["member_id,channels,ttl", 'a,"[1, 2]",5'], "bad.csv:2: field 'channels'"),
+        # The field comes from the error, not from words in its message: these channel names hold other fields' names.
+        ("bad.jsonl", ['{"channels": {"sw_ttl": {"read": true}}, "ttl": 5}'], "bad.jsonl:1: field 'channels'"),
+        ("bad.jsonl", ['{"channels": {"sw_state": {"read": true}}, "ttl": 5}'], "bad.jsonl:1: field 'channels'"),
+        ("bad.csv", ["member_id,channels,ttl", "a,sw_member_id,5"], "bad.csv:2: field 'channels'"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "member_id": 7}'], "field 'member_id'"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "state": [1]}'], "bad.jsonl:1: field 'state'"),
     ],
 )
 def test_bad_input_files_exit_2_naming_line_and_field(
