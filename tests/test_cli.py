@@ -148,6 +148,43 @@ def test_missing_credentials_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     assert "SIGNALWIRE_PROJECT_ID" in err
 
 
+ENV_CREDENTIALS = ("SIGNALWIRE_SPACE", "SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN", "SIGNALWIRE_BASE_URL")
+
+
+def test_missing_credentials_name_the_options_and_variables_to_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ENV_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "api-token", "delete", "9a7fc048-984f-11ee-b9d1-0242ac120002")
+    assert code == 2
+    assert err == (
+        "signalwire-tokens: missing credentials: pass --space (or --base-url), --project-id and --api-token,"
+        " or set SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN\n"
+    )
+
+
+def test_missing_credentials_name_only_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ENV_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", "ea14556a-984f-11ee-b9d1-0242ac120002")
+    argv = ["chat-token", "create", "--ttl", "5", "--channel", "lobby", "--base-url", "http://127.0.0.1:1"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.endswith("missing credentials: pass --api-token, or set SIGNALWIRE_API_TOKEN\n")
+
+
+def test_signalwire_base_url_in_the_environment_replaces_the_space(
+    space: ThreadedFake, creds: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNALWIRE_BASE_URL", space.fake.url)
+    code, out, _ = run(capsys, "chat-token", "create", "--ttl", "5", "--channel", "lobby")
+    assert code == 0
+    assert space.fake.decode_chat_token(json.loads(out)["token"])["ch"] == {"lobby": {"read": True, "write": False}}
+
+
 def test_refused_credentials_exit_1_without_echoing_them(
     space: ThreadedFake, capsys: pytest.CaptureFixture[str]
 ) -> None:
