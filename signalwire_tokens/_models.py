@@ -11,12 +11,16 @@ from typing import Any
 
 import attrs
 
-from ._errors import InvalidRequestError, SignalWireError
+# Re-exported: the batch outcomes are results like the others, and callers import them from here.
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
+from ._errors import InvalidRequestError
 from ._validate import check_str, check_uuid, mask
 
 __all__ = [
     "ApiToken",
+    "BatchFailure",
     "BatchItem",
+    "BatchSuccess",
     "ChannelPermissions",
     "ChatToken",
     "ChatTokenRequest",
@@ -273,18 +277,3 @@ class ChatToken:
     member_id: str | None
     #: When the token expires, at the latest: the time the request was sent plus ``ttl`` (aware, UTC).
     expires_at: datetime
-
-
-@attrs.frozen
-class BatchItem:
-    """The outcome of one request of a batch: a token or the error that prevented it."""
-
-    index: int
-    #: The :class:`ChatTokenRequest` (or, when it could not become one, the input item as given).
-    request: Any
-    token: ChatToken | None = None
-    error: SignalWireError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -14,7 +16,9 @@ from hypothesis import strategies as st
 
 from signalwire_tokens import (
     ApiToken,
+    BatchFailure,
     BatchItem,
+    BatchSuccess,
     ChannelPermissions,
     ChatToken,
     ChatTokenRequest,
@@ -285,10 +289,32 @@ def test_requests_are_immutable_copies_of_their_input() -> None:
     assert hash(request) == hash(ChatTokenRequest(1, {"c": READ}, state={"other": 1}))
 
 
-def test_batch_item_ok_follows_the_error() -> None:
+def test_a_batch_item_is_a_success_with_its_token_or_a_failure_with_its_error() -> None:
     request = ChatTokenRequest(1, {"c": READ})
-    assert BatchItem(0, request).ok
-    assert not BatchItem(0, request, error=InvalidRequestError("bad")).ok
+    token = ChatToken("eyJ0.e30.signature-part-here", None, datetime.now(timezone.utc))
+    success = BatchSuccess(0, request, token)
+    failure = BatchFailure(1, request, InvalidRequestError("bad"))
+    assert (success.ok, success.token, success.error) == (True, token, None)
+    assert (failure.ok, failure.token, failure.error) == (False, None, failure.error)
+    assert isinstance(success, BatchItem)
+    assert isinstance(failure, BatchItem)
+    assert not isinstance(request, BatchItem)
+    assert "signature" not in repr(success), "the token stays masked"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        success.index = 5  # type: ignore[misc]
+
+
+def test_the_readme_batch_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the README's batch example (the same code, as the formatter lays it out in
+    a function), so mypy --strict checks what the README shows."""
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("### Batches") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
+    shown = compile(example, "README.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
+    checked = next(n for n in usage.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "readme_batch")
+    assert [ast.dump(n) for n in checked.body[1:]] == [ast.dump(n) for n in shown.body]  # [1:]: the docstring
 
 
 # -- the field each error names ----------------------------------------------------------------------------------

@@ -164,10 +164,9 @@ async def _chat_batch(args: argparse.Namespace) -> int:
 
 def _batch_line(line: int, item: BatchItem) -> dict[str, Any]:
     result: dict[str, Any] = {"line": line, "index": item.index}
-    if item.token is not None:
+    if item.ok:
         result.update(_chat_token_json(item.token))
     else:
-        assert item.error is not None
         result.update(member_id=item.request.member_id, error=_error_json(item.error))
     return result
 
