@@ -3,6 +3,7 @@
 import logging
 
 from ._batch import BatchProgress, BatchStream
+from ._batch_item import BatchFailure, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
 from ._client import SignalWireClient
 from ._errors import (
@@ -35,9 +36,11 @@ __all__ = [
     "ApiToken",
     "AuthenticationError",
     "BadRequestError",
+    "BatchFailure",
     "BatchItem",
     "BatchProgress",
     "BatchStream",
+    "BatchSuccess",
     "ChannelPermissions",
     "ChatToken",
     "ChatTokenRequest",

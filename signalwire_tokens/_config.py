@@ -20,7 +20,9 @@ _SPACE_FORMS = "'example', 'example.signalwire.com' or 'https://example.signalwi
 
 def _space_host(space: Any) -> str:
     if not isinstance(space, str):
-        raise InvalidRequestError(f"space must be a string such as {_SPACE_FORMS}, got {type(space).__name__}")
+        raise InvalidRequestError(
+            f"space must be a string such as {_SPACE_FORMS}, got {type(space).__name__}", field="space"
+        )
     text = space.strip()
     lowered = text.lower()
     if lowered.startswith("https://"):
@@ -31,7 +33,8 @@ def _space_host(space: Any) -> str:
     label = text[: -len(_DOMAIN)] if lowered.endswith(_DOMAIN) else text
     if not _SPACE_LABEL.fullmatch(label):
         raise InvalidRequestError(
-            f"space must be a space name of letters, digits and hyphens, as {_SPACE_FORMS}; got {space[:100]!r}"
+            f"space must be a space name of letters, digits and hyphens, as {_SPACE_FORMS}; got {space[:100]!r}",
+            field="space",
         )
     return f"{label.lower()}{_DOMAIN}"
 
@@ -47,21 +50,25 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+def _bad_base_url(message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, field="base_url")
+
+
 def _check_base_url(base_url: Any) -> URL:
     if not isinstance(base_url, (str, URL)):
-        raise InvalidRequestError(f"base_url must be a string or yarl.URL, got {type(base_url).__name__}")
+        raise _bad_base_url(f"base_url must be a string or yarl.URL, got {type(base_url).__name__}")
     try:
         url = URL(base_url)
     except (TypeError, ValueError) as error:
-        raise InvalidRequestError(f"base_url is not a valid URL: {error}") from None
+        raise _bad_base_url(f"base_url is not a valid URL: {error}") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidRequestError(f"base_url must be an absolute http(s) URL, got {str(url)[:100]!r}")
+        raise _bad_base_url(f"base_url must be an absolute http(s) URL, got {str(url)[:100]!r}")
     if url.user is not None or url.password is not None:
-        raise InvalidRequestError("base_url must not carry user info: pass project_id and api_token instead")
+        raise _bad_base_url("base_url must not carry user info: pass project_id and api_token instead")
     if url.query_string or url.fragment:
-        raise InvalidRequestError("base_url must not have a query or fragment")
+        raise _bad_base_url("base_url must not have a query or fragment")
     if url.scheme == "http" and not is_loopback(url.host):
-        raise InvalidRequestError(
+        raise _bad_base_url(
             f"base_url may use http:// only for a loopback host (127.0.0.0/8, ::1, localhost), got {url.host!r}:"
             " Basic credentials never travel in clear text"
         )
@@ -75,7 +82,7 @@ def resolve_base_url(space: Any, base_url: Any) -> URL:
             _space_host(space)  # still checked: a bad space is a bug even when base_url overrides it
         return _check_base_url(base_url)
     if space is None:
-        raise InvalidRequestError("space is required (or base_url)")
+        raise InvalidRequestError("space is required (or base_url)", field="space")
     return URL.build(scheme="https", host=_space_host(space))
 
 
@@ -86,7 +93,7 @@ def check_project_id(project_id: Any) -> str:
 def check_api_token(api_token: Any) -> str:
     # The value is never echoed: it is the secret.
     if not isinstance(api_token, str) or not api_token:
-        raise InvalidRequestError("api_token must be a non-empty string")
+        raise InvalidRequestError("api_token must be a non-empty string", field="api_token")
     if any(ch.isspace() or not ch.isprintable() for ch in api_token):
-        raise InvalidRequestError("api_token must not contain whitespace or control characters")
+        raise InvalidRequestError("api_token must not contain whitespace or control characters", field="api_token")
     return api_token

@@ -11,12 +11,16 @@ from typing import Any
 
 import attrs
 
-from ._errors import InvalidRequestError, SignalWireError
+# Re-exported: the batch outcomes are results like the others, and callers import them from here.
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
+from ._errors import InvalidRequestError
 from ._validate import check_str, check_uuid, mask
 
 __all__ = [
     "ApiToken",
+    "BatchFailure",
     "BatchItem",
+    "BatchSuccess",
     "ChannelPermissions",
     "ChatToken",
     "ChatTokenRequest",
@@ -59,13 +63,16 @@ _VALID_PERMISSIONS = ", ".join(sorted(_PERMISSION_VALUES))
 def _permissions(value: Any) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidRequestError(
-            f"permissions must be a list of permission names (valid: {_VALID_PERMISSIONS}), got {type(value).__name__}"
+            f"permissions must be a list of permission names (valid: {_VALID_PERMISSIONS}), got {type(value).__name__}",
+            field="permissions",
         )
     names = []
     for item in value:
         name = item.value if isinstance(item, Permission) else item
         if name not in _PERMISSION_VALUES:
-            raise InvalidRequestError(f"unknown permission {item!r}; valid permissions are: {_VALID_PERMISSIONS}")
+            raise InvalidRequestError(
+                f"unknown permission {item!r}; valid permissions are: {_VALID_PERMISSIONS}", field="permissions"
+            )
         names.append(name)
     return tuple(names)
 
@@ -94,17 +101,22 @@ class CreateApiTokenRequest:
 
     def __attrs_post_init__(self) -> None:
         if not self.permissions:
-            raise InvalidRequestError(f"permissions needs at least one of: {_VALID_PERMISSIONS}")
+            raise InvalidRequestError(f"permissions needs at least one of: {_VALID_PERMISSIONS}", field="permissions")
 
 
 @attrs.frozen
 class UpdateApiTokenRequest:
+    """A change to an API token: a new name and/or new permissions.
+
+    Leaving out both is refused with ``field=None``: the rule is about the pair, and neither argument alone is wrong.
+    """
+
     name: str | None = attrs.field(default=None, converter=_optional_name)
     permissions: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_permissions)
 
     def __attrs_post_init__(self) -> None:
         if self.name is None and self.permissions is None:
-            raise InvalidRequestError("update needs at least one of name and permissions")
+            raise InvalidRequestError("update needs at least one of name and permissions", field=None)
 
 
 @attrs.frozen
@@ -119,13 +131,18 @@ class ApiToken:
 
 def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise InvalidRequestError(f"{name} must be True or False, got {value!r}")
+        raise InvalidRequestError(f"{name} must be True or False, got {value!r}", field=name)
     return value
 
 
 @attrs.frozen
 class ChannelPermissions:
-    """What a chat token may do on one channel: read, write, or both (at least one must be true)."""
+    """What a chat token may do on one channel: read, write, or both (at least one must be true).
+
+    A flag that is not a bool is refused with ``field`` ``"read"`` or ``"write"``; both false, with ``field=None``
+    (neither flag alone is wrong). Inside a :class:`ChatTokenRequest`'s ``channels``, every error's field is
+    ``"channels"``.
+    """
 
     read: bool = False
     write: bool = False
@@ -134,7 +151,7 @@ class ChannelPermissions:
         _flag("read", self.read)
         _flag("write", self.write)
         if not (self.read or self.write):
-            raise InvalidRequestError("a channel needs read and/or write set to True")
+            raise InvalidRequestError("a channel needs read and/or write set to True", field=None)
 
 
 _COMMON_PERMISSIONS = {
@@ -146,14 +163,19 @@ _COMMON_PERMISSIONS = {
 ChannelsInput = Mapping[str, ChannelPermissions | Mapping[str, bool]]
 
 
+def _bad_channels(message: str) -> InvalidRequestError:
+    # Whatever is wrong inside ``channels`` (a name, an entry), the argument to fix is ``channels``.
+    return InvalidRequestError(message, field="channels")
+
+
 def _channel(name: Any, value: Any) -> ChannelPermissions:
     if not isinstance(name, str):
-        raise InvalidRequestError(f"a channel name must be a string, got {type(name).__name__}")
+        raise _bad_channels(f"a channel name must be a string, got {type(name).__name__}")
     where = f"channel {name!r}"
     if not 1 <= len(name) <= MAX_CHANNEL_NAME:
-        raise InvalidRequestError(f"{where[:60]}: a channel name must be 1..{MAX_CHANNEL_NAME} characters long")
+        raise _bad_channels(f"{where[:60]}: a channel name must be 1..{MAX_CHANNEL_NAME} characters long")
     if name.startswith(RESERVED_CHANNEL_PREFIX):
-        raise InvalidRequestError(f"{where}: names starting with {RESERVED_CHANNEL_PREFIX!r} are reserved")
+        raise _bad_channels(f"{where}: names starting with {RESERVED_CHANNEL_PREFIX!r} are reserved")
     if isinstance(value, ChannelPermissions):
         return value
     if (
@@ -166,27 +188,29 @@ def _channel(name: Any, value: Any) -> ChannelPermissions:
         if known is not None:
             return known
     if not isinstance(value, Mapping):
-        raise InvalidRequestError(f"{where}: permissions must be ChannelPermissions or a dict, got {value!r}")
+        raise _bad_channels(f"{where}: permissions must be ChannelPermissions or a dict, got {value!r}")
     unknown = set(value) - {"read", "write"}
     if unknown:
-        raise InvalidRequestError(f"{where}: unknown keys {sorted(map(str, unknown))}; only read and write are allowed")
+        raise _bad_channels(f"{where}: unknown keys {sorted(map(str, unknown))}; only read and write are allowed")
     try:
         return ChannelPermissions(**value)
     except InvalidRequestError as error:
-        raise InvalidRequestError(f"{where}: {error.message}") from None
+        raise _bad_channels(f"{where}: {error.message}") from None
 
 
 def _channels(value: Any) -> Mapping[str, ChannelPermissions]:
     if not isinstance(value, Mapping):
-        raise InvalidRequestError(f"channels must be a dict of channel name to permissions, got {type(value).__name__}")
+        raise _bad_channels(f"channels must be a dict of channel name to permissions, got {type(value).__name__}")
     if not 1 <= len(value) <= MAX_CHANNELS:
-        raise InvalidRequestError(f"channels must hold 1..{MAX_CHANNELS} entries, got {len(value)}")
+        raise _bad_channels(f"channels must hold 1..{MAX_CHANNELS} entries, got {len(value)}")
     return MappingProxyType({name: _channel(name, perms) for name, perms in value.items()})
 
 
 def _ttl(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL_MINUTES:
-        raise InvalidRequestError(f"ttl must be an int number of minutes in 1..{MAX_TTL_MINUTES}, got {value!r}")
+        raise InvalidRequestError(
+            f"ttl must be an int number of minutes in 1..{MAX_TTL_MINUTES}, got {value!r}", field="ttl"
+        )
     return value
 
 
@@ -194,31 +218,44 @@ def _member_id(value: Any) -> str | None:
     return None if value is None else check_str("member_id", value, max_length=MAX_MEMBER_ID)
 
 
+# The options of the body encoder (``dump_json`` in ``_chain``): the limit is measured on exactly the text that is
+# sent. Non-ASCII characters stay themselves (one character each), never six-character ``\uXXXX`` escapes.
+_STATE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def state_size(state: Mapping[str, Any]) -> int:
-    """The size the state limit applies to: ``len(json.dumps(state))``, Python's everyday serialization. It is
-    never shorter than the compact JSON that is sent, so a state accepted here fits however the API counts."""
+    """The size the 2,000-character limit applies to: the length of the compact JSON that is sent, in which a
+    non-ASCII character counts as one."""
     return len(_serialize_state(state))
 
 
 def _serialize_state(state: Mapping[str, Any]) -> str:
-    return json.dumps(dict(state), allow_nan=False)
+    return _STATE_JSON.encode(dict(state))
+
+
+def _bad_state(message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, field="state")
 
 
 def _state(value: Any) -> Mapping[str, Any] | None:
-    """A private, read-only copy of a JSON object of at most 2,000 characters serialized (see :func:`state_size`)."""
+    """A private, read-only copy of a JSON object of at most 2,000 characters as sent (see :func:`state_size`)."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise InvalidRequestError(f"state must be a JSON object (a dict), got {type(value).__name__}")
+        raise _bad_state(f"state must be a JSON object (a dict), got {type(value).__name__}")
     if any(not isinstance(key, str) for key in value):
-        raise InvalidRequestError("state keys must be strings")
+        raise _bad_state("state keys must be strings")
     try:
         # Serialized once: the text gives both the size and the private copy.
         serialized = _serialize_state(value)
+        if not serialized.isascii():
+            serialized.encode("utf-8")  # a lone surrogate would otherwise fail later, while the body is encoded
+    except UnicodeEncodeError:
+        raise _bad_state("state must be valid JSON text: it holds a lone surrogate (half a UTF-16 pair)") from None
     except (TypeError, ValueError) as error:
-        raise InvalidRequestError(f"state must be valid JSON: {error}") from None
+        raise _bad_state(f"state must be valid JSON: {error}") from None
     if len(serialized) > MAX_STATE_CHARS:
-        raise InvalidRequestError(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
+        raise _bad_state(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
     return MappingProxyType(json.loads(serialized))
 
 
@@ -240,18 +277,3 @@ class ChatToken:
     member_id: str | None
     #: When the token expires, at the latest: the time the request was sent plus ``ttl`` (aware, UTC).
     expires_at: datetime
-
-
-@attrs.frozen
-class BatchItem:
-    """The outcome of one request of a batch: a token or the error that prevented it."""
-
-    index: int
-    #: The :class:`ChatTokenRequest` (or, when it could not become one, the input item as given).
-    request: Any
-    token: ChatToken | None = None
-    error: SignalWireError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None

@@ -11,7 +11,7 @@ import asyncio
 import collections
 
 from ._http import Handler, Request, Response
-from ._validate import check_seconds
+from ._validate import check_number
 
 __all__ = ["FlowControl", "pace"]
 
@@ -30,7 +30,11 @@ class FlowControl:
         self.in_flight = 0
         self.throttled = 0  # 429s seen
         self.cuts = 0
-        self._interval = 1.0 / check_seconds("max_rate", max_rate, positive=True) if max_rate is not None else 0.0
+        self._interval = (
+            1.0 / check_number("max_rate", max_rate, unit="requests per second", positive=True)
+            if max_rate is not None
+            else 0.0
+        )
         self._next_start = 0.0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 

@@ -1,4 +1,9 @@
-"""Checks shared by the models and the client: each raises a clear :class:`InvalidRequestError`."""
+"""Checks shared by the models and the client: each raises a clear :class:`InvalidRequestError`.
+
+Every check takes ``name``, the argument as its message names it (``"timeout"``, ``"RetryPolicy.max_attempts"``),
+and sets the error's ``field`` to the argument as the caller spells it: ``field=`` when given, else ``name`` after
+its last dot (``"max_attempts"``), so callers that build a name for the message get the field for free.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,33 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["check_int", "check_seconds", "check_str", "check_uuid", "mask"]
+__all__ = ["check_int", "check_number", "check_seconds", "check_str", "check_uuid", "mask"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def check_str(name: str, value: Any, *, min_length: int = 0, max_length: int | None = None) -> str:
+def _refuse(name: str, message: str, field: str | None) -> InvalidRequestError:
+    return InvalidRequestError(message, field=name.rpartition(".")[2] if field is None else field)
+
+
+def check_str(
+    name: str, value: Any, *, min_length: int = 0, max_length: int | None = None, field: str | None = None
+) -> str:
     if not isinstance(value, str):
-        raise InvalidRequestError(f"{name} must be a string, got {type(value).__name__}")
+        raise _refuse(name, f"{name} must be a string, got {type(value).__name__}", field)
     if len(value) < min_length:
-        raise InvalidRequestError(f"{name} must be at least {min_length} character(s) long")
+        raise _refuse(name, f"{name} must be at least {min_length} character(s) long", field)
     if max_length is not None and len(value) > max_length:
-        raise InvalidRequestError(f"{name} must be at most {max_length} characters long, got {len(value)}")
+        raise _refuse(name, f"{name} must be at most {max_length} characters long, got {len(value)}", field)
     return value
 
 
-def check_uuid(name: str, value: Any) -> str:
+def check_uuid(name: str, value: Any, *, field: str | None = None) -> str:
     """A UUID in its canonical 8-4-4-4-12 form; nothing else can reach a URL path."""
     if not isinstance(value, str) or not _UUID.fullmatch(value):
         shown = repr(value) if isinstance(value, str) and len(value) <= 64 else type(value).__name__
-        raise InvalidRequestError(f"{name} must be a UUID like 'ea14556a-984f-11ee-b9d1-0242ac120002', got {shown}")
+        message = f"{name} must be a UUID like 'ea14556a-984f-11ee-b9d1-0242ac120002', got {shown}"
+        raise _refuse(name, message, field)
     return value
 
 
@@ -37,15 +49,21 @@ def mask(secret: str) -> str:
     return f"'{secret[:4]}…{secret[-4:]}'"
 
 
-def check_int(name: str, value: Any, *, minimum: int) -> int:
+def check_int(name: str, value: Any, *, minimum: int, field: str | None = None) -> int:
     # bool is an int to Python, never to the API.
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidRequestError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise _refuse(name, f"{name} must be an int >= {minimum}, got {value!r}", field)
     return value
 
 
-def check_seconds(name: str, value: Any, *, positive: bool = False) -> float:
+def check_number(name: str, value: Any, *, unit: str, positive: bool = False, field: str | None = None) -> float:
+    """An int or float >= 0 (> 0 with ``positive``); ``unit`` says what it counts, for the message:
+    ``"max_rate must be a number of requests per second > 0, got 0"``. NaN is refused (it compares false)."""
     valid = not isinstance(value, bool) and isinstance(value, (int, float)) and (value > 0 if positive else value >= 0)
     if not valid:
-        raise InvalidRequestError(f"{name} must be a number of seconds {'>' if positive else '>='} 0, got {value!r}")
+        raise _refuse(name, f"{name} must be a number of {unit} {'>' if positive else '>='} 0, got {value!r}", field)
     return float(value)
+
+
+def check_seconds(name: str, value: Any, *, positive: bool = False, field: str | None = None) -> float:
+    return check_number(name, value, unit="seconds", positive=positive, field=field)

@@ -148,6 +148,43 @@ def test_missing_credentials_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     assert "SIGNALWIRE_PROJECT_ID" in err
 
 
+ENV_CREDENTIALS = ("SIGNALWIRE_SPACE", "SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN", "SIGNALWIRE_BASE_URL")
+
+
+def test_missing_credentials_name_the_options_and_variables_to_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ENV_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "api-token", "delete", "9a7fc048-984f-11ee-b9d1-0242ac120002")
+    assert code == 2
+    assert err == (
+        "signalwire-tokens: missing credentials: pass --space (or --base-url), --project-id and --api-token,"
+        " or set SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN\n"
+    )
+
+
+def test_missing_credentials_name_only_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ENV_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", "ea14556a-984f-11ee-b9d1-0242ac120002")
+    argv = ["chat-token", "create", "--ttl", "5", "--channel", "lobby", "--base-url", "http://127.0.0.1:1"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.endswith("missing credentials: pass --api-token, or set SIGNALWIRE_API_TOKEN\n")
+
+
+def test_signalwire_base_url_in_the_environment_replaces_the_space(
+    space: ThreadedFake, creds: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNALWIRE_BASE_URL", space.fake.url)
+    code, out, _ = run(capsys, "chat-token", "create", "--ttl", "5", "--channel", "lobby")
+    assert code == 0
+    assert space.fake.decode_chat_token(json.loads(out)["token"])["ch"] == {"lobby": {"read": True, "write": False}}
+
+
 def test_refused_credentials_exit_1_without_echoing_them(
     space: ThreadedFake, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -259,6 +296,12 @@ def test_batch_failures_exit_1_with_a_summary(
         ("bad.csv", ["member_id,channels,ttl", "a,lobby:r,5,extra"], "bad.csv:2: more values"),
         ("bad.csv", ["member_id,channels,ttl", "a,sw_x,5"], "bad.csv:2: field 'channels'"),
         ("bad.csv", ["member_id,channels,ttl", 'a,"[1, 2]",5'], "bad.csv:2: field 'channels'"),
+        # The field comes from the error, not from words in its message: these channel names hold other fields' names.
+        ("bad.jsonl", ['{"channels": {"sw_ttl": {"read": true}}, "ttl": 5}'], "bad.jsonl:1: field 'channels'"),
+        ("bad.jsonl", ['{"channels": {"sw_state": {"read": true}}, "ttl": 5}'], "bad.jsonl:1: field 'channels'"),
+        ("bad.csv", ["member_id,channels,ttl", "a,sw_member_id,5"], "bad.csv:2: field 'channels'"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "member_id": 7}'], "field 'member_id'"),
+        ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "state": [1]}'], "bad.jsonl:1: field 'state'"),
     ],
 )
 def test_bad_input_files_exit_2_naming_line_and_field(

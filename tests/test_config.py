@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 import pytest
 
-from signalwire_tokens import InvalidRequestError, RetryPolicy, SignalWireClient
+from signalwire_tokens import InvalidRequestError, RetryBudget, RetryPolicy, SignalWireClient
+from signalwire_tokens.testing import fast_retries
 
 from .conftest import API_TOKEN, PROJECT_ID
 
@@ -142,6 +145,54 @@ def test_api_token_is_checked_and_never_echoed(api_token: object) -> None:
 def test_bad_options_are_refused(option: str, value: object) -> None:
     with pytest.raises(InvalidRequestError, match=option.split("_")[0]):
         make(**{option: value})
+
+
+FIELD_CASES: list[tuple[str, Callable[[], object], str]] = [
+    ("space not a name", lambda: make("example/path"), "space"),
+    ("space not a string", lambda: make(42), "space"),
+    ("no space and no base_url", lambda: make(None), "space"),
+    ("base_url plain http elsewhere", lambda: make(None, base_url="http://example.com"), "base_url"),
+    ("base_url with user info", lambda: make(None, base_url="https://u:p@example.com"), "base_url"),
+    ("base_url not a string", lambda: make(None, base_url=123), "base_url"),
+    ("project_id not a UUID", lambda: SignalWireClient("example", "nope", API_TOKEN), "project_id"),
+    ("api_token empty", lambda: SignalWireClient("example", PROJECT_ID, ""), "api_token"),
+    ("api_token with a newline", lambda: SignalWireClient("example", PROJECT_ID, "PT\nX: 1"), "api_token"),
+    ("timeout zero", lambda: make(timeout=0), "timeout"),
+    ("max_connections zero", lambda: make(max_connections=0), "max_connections"),
+    ("RetryPolicy.max_attempts zero", lambda: RetryPolicy(max_attempts=0), "max_attempts"),
+    ("RetryPolicy.initial_backoff negative", lambda: RetryPolicy(initial_backoff=-1), "initial_backoff"),
+    ("RetryPolicy.deadline zero", lambda: RetryPolicy(deadline=0), "deadline"),
+    ("RetryBudget.capacity negative", lambda: RetryBudget(capacity=-1), "capacity"),
+    ("fast_retries max_attempts zero", lambda: fast_retries(max_attempts=0).__enter__(), "max_attempts"),
+    ("create_many concurrency zero", lambda: make().chat_tokens.create_many([], concurrency=0), "concurrency"),
+    ("create_many max_rate zero", lambda: make().chat_tokens.create_many([], max_rate=0), "max_rate"),
+]
+
+
+@pytest.mark.parametrize(("make_it", "field"), [case[1:] for case in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
+def test_each_error_names_the_argument_to_fix(make_it: Callable[[], object], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        make_it()
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("token_id", ["nope", "../../x", None])
+async def test_a_bad_token_id_is_refused_naming_token_id(token_id: object) -> None:
+    client = make()
+    with pytest.raises(InvalidRequestError) as deleting:
+        await client.api_tokens.delete(token_id)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError) as updating:
+        await client.api_tokens.update(token_id, name="n")  # type: ignore[arg-type]
+    assert deleting.value.field == updating.value.field == "token_id"
+    await client.aclose()
+
+
+@pytest.mark.parametrize("max_rate", [0, -5, float("nan"), "10", True])
+def test_max_rate_is_a_positive_number_of_requests_per_second(max_rate: object) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        make().chat_tokens.create_many([], max_rate=max_rate)  # type: ignore[arg-type]
+    assert info.value.message == f"max_rate must be a number of requests per second > 0, got {max_rate!r}"
+    assert info.value.field == "max_rate"
 
 
 def test_repr_shows_where_but_never_the_token() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -13,17 +16,22 @@ from hypothesis import strategies as st
 
 from signalwire_tokens import (
     ApiToken,
+    BatchFailure,
     BatchItem,
+    BatchSuccess,
     ChannelPermissions,
     ChatToken,
     ChatTokenRequest,
     InvalidRequestError,
     Permission,
+    Request,
+    Response,
+    SignalWireClient,
 )
 from signalwire_tokens._convert import converter, form_fields
-from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest
+from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest, state_size
 
-from .conftest import API_TOKEN, TOKEN_ID
+from .conftest import API_TOKEN, PROJECT_ID, TOKEN_ID
 
 ALL_PERMISSIONS = [
     "calling",
@@ -214,12 +222,43 @@ def test_member_id_is_at_most_250_characters() -> None:
         ChatTokenRequest(1, {"c": READ}, member_id=42)  # type: ignore[arg-type]
 
 
-def test_state_is_a_json_object_of_at_most_2000_characters() -> None:
-    filler = "x" * (2000 - len('{"k": ""}'))  # as json.dumps writes it
-    assert len(json.dumps({"k": filler})) == 2000
-    assert ChatTokenRequest(1, {"c": READ}, state={"k": filler}).state == {"k": filler}
-    with pytest.raises(InvalidRequestError, match="2000"):
-        ChatTokenRequest(1, {"c": READ}, state={"k": filler + "x"})
+def compact(state: dict[str, Any]) -> str:
+    """The JSON the API receives, as API.md defines the state limit on it."""
+    return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("size", [1999, 2000, 2001])
+@pytest.mark.parametrize("letter", ["x", "é", "文", "😀"])
+def test_state_is_at_most_2000_characters_of_the_json_sent_non_ascii_counting_one(letter: str, size: int) -> None:
+    state = {"k": letter * (size - len('{"k":""}'))}
+    assert len(compact(state)) == size
+    if size <= 2000:
+        assert ChatTokenRequest(1, {"c": READ}, state=state).state == state
+    else:
+        with pytest.raises(InvalidRequestError, match="at most 2000 characters as JSON, got 2001") as info:
+            ChatTokenRequest(1, {"c": READ}, state=state)
+        assert info.value.field == "state"
+
+
+def test_state_with_a_lone_surrogate_is_refused_before_sending() -> None:
+    with pytest.raises(InvalidRequestError, match="lone surrogate") as info:
+        ChatTokenRequest(1, {"c": READ}, state={"k": "\ud800"})
+    assert info.value.field == "state"
+
+
+async def test_the_state_sent_is_the_compact_json_the_limit_measured() -> None:
+    sent: list[bytes] = []
+
+    async def transport(request: Request) -> Response:
+        assert isinstance(request.body, bytes)
+        sent.append(request.body)
+        return Response(200, {"Content-Type": "application/json"}, b'{"token": "eyJ0.e30.sig"}', request)
+
+    state = {"name": "Zoë 文 😀", "nested": {"list": [1, 2.5, None, True]}}
+    async with SignalWireClient("example", PROJECT_ID, API_TOKEN, transport=transport) as client:
+        await client.chat_tokens.create(ttl=1, channels={"c": READ}, state=state)
+    assert ('"state":' + compact(state)).encode() in sent[0]
+    assert state_size(state) == len(compact(state)) == 54
 
 
 @pytest.mark.parametrize(
@@ -250,10 +289,74 @@ def test_requests_are_immutable_copies_of_their_input() -> None:
     assert hash(request) == hash(ChatTokenRequest(1, {"c": READ}, state={"other": 1}))
 
 
-def test_batch_item_ok_follows_the_error() -> None:
+def test_a_batch_item_is_a_success_with_its_token_or_a_failure_with_its_error() -> None:
     request = ChatTokenRequest(1, {"c": READ})
-    assert BatchItem(0, request).ok
-    assert not BatchItem(0, request, error=InvalidRequestError("bad")).ok
+    token = ChatToken("eyJ0.e30.signature-part-here", None, datetime.now(timezone.utc))
+    success = BatchSuccess(0, request, token)
+    failure = BatchFailure(1, request, InvalidRequestError("bad"))
+    assert (success.ok, success.token, success.error) == (True, token, None)
+    assert (failure.ok, failure.token, failure.error) == (False, None, failure.error)
+    assert isinstance(success, BatchItem)
+    assert isinstance(failure, BatchItem)
+    assert not isinstance(request, BatchItem)
+    assert "signature" not in repr(success), "the token stays masked"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        success.index = 5  # type: ignore[misc]
+
+
+def test_the_readme_batch_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the README's batch example (the same code, as the formatter lays it out in
+    a function), so mypy --strict checks what the README shows."""
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("### Batches") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
+    shown = compile(example, "README.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
+    checked = next(n for n in usage.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "readme_batch")
+    assert [ast.dump(n) for n in checked.body[1:]] == [ast.dump(n) for n in shown.body]  # [1:]: the docstring
+
+
+# -- the field each error names ----------------------------------------------------------------------------------
+
+FIELD_CASES: list[tuple[str, Callable[[], object], str | None]] = [
+    ("name missing", lambda: CreateApiTokenRequest("", ["chat"]), "name"),
+    ("name not a string", lambda: CreateApiTokenRequest(5, ["chat"]), "name"),
+    ("update name empty", lambda: UpdateApiTokenRequest(name=""), "name"),
+    ("permissions a string", lambda: CreateApiTokenRequest("n", "chat"), "permissions"),
+    ("permission unknown", lambda: CreateApiTokenRequest("n", ["voice"]), "permissions"),
+    ("permissions empty", lambda: CreateApiTokenRequest("n", []), "permissions"),
+    ("update permission unknown", lambda: UpdateApiTokenRequest(permissions=["voice"]), "permissions"),
+    ("subproject_id not a UUID", lambda: CreateApiTokenRequest("n", ["chat"], "../x"), "subproject_id"),
+    ("update with nothing to change", lambda: UpdateApiTokenRequest(), None),
+    ("ttl zero", lambda: ChatTokenRequest(0, {"c": READ}), "ttl"),
+    ("ttl a string", lambda: ChatTokenRequest("60", {"c": READ}), "ttl"),
+    ("channels not a dict", lambda: ChatTokenRequest(1, "lobby"), "channels"),
+    ("channels empty", lambda: ChatTokenRequest(1, {}), "channels"),
+    ("channel name reserved", lambda: ChatTokenRequest(1, {"sw_ttl": READ}), "channels"),
+    ("channel name too long", lambda: ChatTokenRequest(1, {"x" * 251: READ}), "channels"),
+    ("channel name not a string", lambda: ChatTokenRequest(1, {5: READ}), "channels"),
+    ("channel flag not a bool", lambda: ChatTokenRequest(1, {"c": {"read": 1}}), "channels"),
+    ("channel with no flag set", lambda: ChatTokenRequest(1, {"c": {}}), "channels"),
+    ("channel unknown key", lambda: ChatTokenRequest(1, {"c": {"admin": True}}), "channels"),
+    ("channel entry not a dict", lambda: ChatTokenRequest(1, {"c": True}), "channels"),
+    ("member_id too long", lambda: ChatTokenRequest(1, {"c": READ}, member_id="m" * 251), "member_id"),
+    ("member_id not a string", lambda: ChatTokenRequest(1, {"c": READ}, member_id=42), "member_id"),
+    ("state a list", lambda: ChatTokenRequest(1, {"c": READ}, state=[1]), "state"),
+    ("state key not a string", lambda: ChatTokenRequest(1, {"c": READ}, state={1: "v"}), "state"),
+    ("state not JSON", lambda: ChatTokenRequest(1, {"c": READ}, state={"k": {1}}), "state"),
+    ("state too large", lambda: ChatTokenRequest(1, {"c": READ}, state={"k": "x" * 2000}), "state"),
+    ("ChannelPermissions read not a bool", lambda: ChannelPermissions(read="yes"), "read"),
+    ("ChannelPermissions write not a bool", lambda: ChannelPermissions(read=True, write=1), "write"),
+    ("ChannelPermissions with no flag set", lambda: ChannelPermissions(), None),
+]
+
+
+@pytest.mark.parametrize(("make", "field"), [case[1:] for case in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
+def test_each_error_names_the_argument_to_fix(make: Callable[[], object], field: str | None) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        make()
+    assert info.value.field == field
 
 
 # -- properties ---------------------------------------------------------------------------------------------------
@@ -283,6 +386,27 @@ def test_valid_chat_requests_encode_and_round_trip(request: ChatTokenRequest) ->
     assert set(wire) <= {"ttl", "channels", "member_id", "state"}
     assert all(set(p) == {"read", "write"} and (p["read"] or p["write"]) for p in wire["channels"].values())
     assert converter.structure(wire, ChatTokenRequest) == request
+
+
+any_states = st.dictionaries(st.text(max_size=10), json_values, max_size=5) | st.builds(
+    lambda text, n: {"k": text * n}, st.text(min_size=1, max_size=3), st.integers(600, 1100)
+)
+
+
+@given(any_states)
+def test_a_state_fits_exactly_when_its_compact_json_does(state: dict[str, Any]) -> None:
+    try:
+        text = compact(state)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return  # a lone surrogate: refused whatever the size (see above)
+    fits = len(text) <= 2000
+    assert state_size(state) == len(text)
+    if fits:
+        assert ChatTokenRequest(1, {"c": READ}, state=state).state == state
+    else:
+        with pytest.raises(InvalidRequestError):
+            ChatTokenRequest(1, {"c": READ}, state=state)
 
 
 @given(st.integers().filter(lambda n: not 1 <= n <= 43200) | st.floats() | st.text() | st.booleans())

@@ -112,15 +112,8 @@ def _request(path: Path, line: int, data: dict[str, Any]) -> ChatTokenRequest:
     try:
         return ChatTokenRequest(**data)
     except InvalidRequestError as error:
-        raise InputError(path, line, _field_of(error.message), error.message) from None
-
-
-def _field_of(message: str) -> str | None:
-    """Which field a validation message is about (the models name it in their messages)."""
-    for field, marker in (("ttl", "ttl"), ("member_id", "member_id"), ("state", "state"), ("channels", "channel")):
-        if marker in message:
-            return field
-    return None
+        # The row's fields are ChatTokenRequest's arguments, so the error's field is the row's field.
+        raise InputError(path, line, error.field, error.message) from None
 
 
 def input_format(path: Path, fmt: str | None) -> str:

@@ -14,25 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._client import SignalWireClient
 from .._errors import ApiError, InvalidRequestError, SignalWireError
 from .._models import ApiToken, BatchItem, ChatToken, Permission
 from ._batch_input import InputError, parse_channel, read_requests
+from ._credentials import UsageError, add_credential_options, make_client
 from ._progress import Progress
 
 __all__ = ["main"]
 
 OK, FAILED, USAGE = 0, 1, 2
-
-
-def _credentials(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "credentials (default: SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID, SIGNALWIRE_API_TOKEN)"
-    )
-    group.add_argument("--space", help="space name or host, e.g. example or example.signalwire.com")
-    group.add_argument("--project-id", help="project ID (a UUID)")
-    group.add_argument("--api-token", help="API token (prefer the environment variable: flags show up in ps)")
-    group.add_argument("--base-url", help="another URL for the API, e.g. a local fake space")
 
 
 def _channel(text: str) -> tuple[str, dict[str, bool]]:
@@ -74,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete = api_commands.add_parser("delete", help="delete an API token")
     delete.add_argument("token_id")
     for sub in (create, update, delete):
-        _credentials(sub)
+        add_credential_options(sub)
 
     chat = commands.add_parser("chat-token", help="mint chat tokens, one or a batch")
     chat_commands = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -97,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--concurrency", type=int, default=32, help="requests at once (default 32)")
     batch.add_argument("--max-rate", type=float, help="requests per second at most")
     for sub in (one, batch):
-        _credentials(sub)
+        add_credential_options(sub)
 
     fake = commands.add_parser("fake-space", help="run the fake SignalWire space")
     fake_commands = fake.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -108,15 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="an offline tour against the embedded fake space")
     return parser
-
-
-def _client(args: argparse.Namespace) -> SignalWireClient:
-    overrides = {
-        name: value
-        for name in ("space", "project_id", "api_token", "base_url")
-        if (value := getattr(args, name, None)) is not None
-    }
-    return SignalWireClient.from_env(**overrides)
 
 
 def _api_token_json(token: ApiToken) -> str:
@@ -137,7 +118,7 @@ def _error_json(error: SignalWireError) -> dict[str, Any]:
 
 
 async def _api_token(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
+    async with make_client(args) as client:
         if args.action == "create":
             print(_api_token_json(await client.api_tokens.create(args.name, args.permissions, args.subproject_id)))
         elif args.action == "update":
@@ -150,7 +131,7 @@ async def _api_token(args: argparse.Namespace) -> int:
 
 
 async def _chat_create(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
+    async with make_client(args) as client:
         token = await client.chat_tokens.create(
             ttl=args.ttl, channels=dict(args.channels), member_id=args.member_id, state=args.state
         )
@@ -169,7 +150,7 @@ async def _chat_batch(args: argparse.Namespace) -> int:
             yield request
 
     failed = 0
-    async with _client(args) as client:
+    async with make_client(args) as client:
         with args.output.open("w", encoding="utf-8") as out, Progress(total, "minting") as progress:
             stream = client.chat_tokens.create_many(
                 requests(), concurrency=args.concurrency, max_rate=args.max_rate, progress=progress.update, ordered=True
@@ -183,10 +164,9 @@ async def _chat_batch(args: argparse.Namespace) -> int:
 
 def _batch_line(line: int, item: BatchItem) -> dict[str, Any]:
     result: dict[str, Any] = {"line": line, "index": item.index}
-    if item.token is not None:
+    if item.ok:
         result.update(_chat_token_json(item.token))
     else:
-        assert item.error is not None
         result.update(member_id=item.request.member_id, error=_error_json(item.error))
     return result
 
@@ -224,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
-    except (InputError, InvalidRequestError, OSError) as error:  # bad input, options or files
+    except (InputError, UsageError, InvalidRequestError, OSError) as error:  # bad input, options or files
         print(f"signalwire-tokens: {error}", file=sys.stderr)
         return USAGE
     except SignalWireError as error:

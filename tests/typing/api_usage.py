@@ -8,8 +8,10 @@ from datetime import datetime
 from signalwire_tokens import (
     ApiError,
     ApiToken,
+    BatchFailure,
     BatchItem,
     BatchProgress,
+    BatchSuccess,
     ChannelPermissions,
     ChatToken,
     ChatTokenRequest,
@@ -21,6 +23,7 @@ from signalwire_tokens import (
     RetryBudget,
     RetryPolicy,
     SignalWireClient,
+    SignalWireError,
 )
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
 
@@ -35,6 +38,34 @@ async def timing(request: Request, call_next: Handler) -> Response:
 
 async def requests() -> AsyncIterator[ChatTokenRequest]:
     yield ChatTokenRequest(ttl=60, channels={"lobby": ChannelPermissions(read=True)})
+
+
+def save(index: int, token: str) -> None:
+    assert index >= 0 and token
+
+
+def log_failure(index: int, request: ChatTokenRequest, error: SignalWireError) -> None:
+    assert index >= 0 and request.ttl and error.message
+
+
+async def readme_batch(client: SignalWireClient) -> None:
+    """The README's batch example, as written (tests/test_models.py holds its code to the README's)."""
+    from signalwire_tokens import ChatTokenRequest
+
+    requests = (
+        ChatTokenRequest(ttl=60, channels={"lobby": {"read": True}}, member_id=f"user-{n}") for n in range(1000)
+    )
+    async for item in client.chat_tokens.create_many(requests, concurrency=32):
+        if item.ok:
+            save(item.index, item.token.token)
+        else:
+            log_failure(item.index, item.request, item.error)
+
+
+def another_family(token: ApiToken) -> ApiToken:
+    # The token type is a parameter (a bare BatchSuccess is a chat token's), for the families to come.
+    success: BatchSuccess[ApiToken] = BatchSuccess(0, None, token)
+    return success.token
 
 
 async def usage() -> None:
@@ -58,15 +89,18 @@ async def usage() -> None:
             assert limit >= 1
             async for item in stream:
                 batch_item: BatchItem = item
-                if item.token is not None:
-                    jwt: str = item.token.token
-                    assert jwt
+                if batch_item.ok:
+                    jwt: str = batch_item.token.token
+                    assert jwt and batch_item.error is None
                 elif isinstance(batch_item.error, RateLimitError):
                     wait: float | None = batch_item.error.retry_after
                     assert wait is None or wait >= 0
                 elif isinstance(batch_item.error, ApiError):
                     status: int = batch_item.error.status
                     assert status >= 300
+                if isinstance(item, BatchFailure):
+                    failed: SignalWireError = item.error
+                    assert failed.message
     from_env: SignalWireClient = SignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     await from_env.aclose()
     policy = RetryPolicy(deadline=10.0, budget=RetryBudget(capacity=100))

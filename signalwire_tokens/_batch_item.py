@@ -1,0 +1,55 @@
+"""The outcome of one request of a batch: :class:`BatchSuccess` (its token) or :class:`BatchFailure` (its error).
+
+:data:`BatchItem` is their union, so a type checker narrows on ``ok``: under ``if item.ok:`` ``item.token`` is a
+``ChatToken`` (and ``item.error`` None), under ``else`` ``item.error`` is a ``SignalWireError``. At run time it is a
+plain union of the two classes, so ``isinstance(x, BatchItem)`` works too.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias
+
+import attrs
+
+from ._errors import SignalWireError
+
+if TYPE_CHECKING:
+    import typing_extensions
+
+    from ._models import ChatToken
+
+    # The token type of the family that minted it. A bare ``BatchSuccess`` is a chat token's (a PEP 696 default, which
+    # only type checkers read: at run time no TypeVar needs it, and typing_extensions is not a dependency).
+    TokenT = typing_extensions.TypeVar("TokenT", covariant=True, default=ChatToken)
+else:
+    TokenT = typing.TypeVar("TokenT", covariant=True)
+
+__all__ = ["BatchFailure", "BatchItem", "BatchSuccess"]
+
+
+@attrs.frozen
+class BatchSuccess(Generic[TokenT]):
+    """A request of a batch that was minted: ``token`` is the result, ``error`` is None, ``ok`` is True."""
+
+    index: int
+    #: The request as the batch made it (a :class:`ChatTokenRequest` for chat tokens).
+    request: Any
+    token: TokenT
+    ok: ClassVar[Literal[True]] = True
+    error: ClassVar[None] = None
+
+
+@attrs.frozen
+class BatchFailure:
+    """A request of a batch that failed: ``error`` says why, ``token`` is None, ``ok`` is False."""
+
+    index: int
+    #: The request, or, when the input item could not become one, the item as given.
+    request: Any
+    error: SignalWireError
+    ok: ClassVar[Literal[False]] = False
+    token: ClassVar[None] = None
+
+
+BatchItem: TypeAlias = BatchSuccess | BatchFailure
