@@ -12,7 +12,7 @@ import attrs
 
 from ._errors import InvalidRequestError, SignalWireError
 from ._http import Extensions
-from ._models import BatchItem, ChatToken, ChatTokenRequest
+from ._models import BatchFailure, BatchItem, BatchSuccess, ChatToken, ChatTokenRequest
 from ._pacing import FlowControl
 from ._validate import check_int
 
@@ -39,10 +39,20 @@ Progress = Callable[[BatchProgress], object]
 Outcome = BatchItem | BaseException | None  # None: every worker is done
 
 
+_REQUEST_FIELDS = frozenset(field.name for field in attrs.fields(ChatTokenRequest))
+_REQUIRED_FIELDS = [field.name for field in attrs.fields(ChatTokenRequest) if field.default is attrs.NOTHING]
+
+
 def _as_request(item: Any) -> ChatTokenRequest:
     if isinstance(item, ChatTokenRequest):
         return item
     if isinstance(item, Mapping):
+        unknown = sorted(map(str, set(item) - _REQUEST_FIELDS))
+        if unknown:
+            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
+        missing = [name for name in _REQUIRED_FIELDS if name not in item]
+        if missing:
+            raise InvalidRequestError(f"a batch item needs {missing[0]!r}", field=missing[0])
         return ChatTokenRequest(**item)
     raise InvalidRequestError(
         f"a batch item must be a ChatTokenRequest or a dict of its fields, not {type(item).__name__}"
@@ -159,9 +169,9 @@ class _Pool:
                 index, request = pulled
                 try:
                     request = _as_request(request)
-                    outcome = BatchItem(index, request, token=await self.mint(request, self.extensions))
+                    outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
                 except SignalWireError as error:
-                    outcome = BatchItem(index, request, error=error)
+                    outcome = BatchFailure(index, request, error)
                 self.record(outcome)
                 self.push(outcome)
         except Exception as error:  # the input itself failed: the consumer gets the error
@@ -207,9 +217,11 @@ class BatchStream(AsyncIterator[BatchItem]):
     ) -> None:
         self._concurrency = check_int("concurrency", concurrency, minimum=1)
         if not isinstance(requests, (Iterable, AsyncIterable)):
-            raise InvalidRequestError(f"requests must be an iterable or async iterable, not {type(requests).__name__}")
+            raise InvalidRequestError(
+                f"requests must be an iterable or async iterable, not {type(requests).__name__}", field="requests"
+            )
         if progress is not None and not callable(progress):
-            raise InvalidRequestError("progress must be a callable taking a BatchProgress")
+            raise InvalidRequestError("progress must be a callable taking a BatchProgress", field="progress")
         self._flow = FlowControl(self._concurrency, max_rate)
         self._mint = mint
         self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests

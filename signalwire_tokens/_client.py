@@ -133,7 +133,9 @@ class SignalWireClient:
             needed.insert(0, "space")
         if needed:
             missing = ", ".join(_ENV[name] for name in needed)
-            raise InvalidRequestError(f"set {missing} in the environment (or pass them as keyword arguments)")
+            raise InvalidRequestError(
+                f"set {missing} in the environment (or pass them as keyword arguments)", field=needed[0]
+            )
         return cls(settings["space"], settings["project_id"], settings["api_token"], **overrides)  # type: ignore[arg-type]
 
     def url(self, path: str) -> URL:

@@ -14,7 +14,7 @@ import attrs
 # Re-exported: the batch outcomes are results like the others, and callers import them from here.
 from ._batch_item import BatchFailure, BatchItem, BatchSuccess
 from ._errors import InvalidRequestError
-from ._validate import check_str, check_uuid, mask
+from ._validate import check_str, check_uuid, is_text, mask
 
 __all__ = [
     "ApiToken",
@@ -176,6 +176,8 @@ def _channel(name: Any, value: Any) -> ChannelPermissions:
         raise _bad_channels(f"{where[:60]}: a channel name must be 1..{MAX_CHANNEL_NAME} characters long")
     if name.startswith(RESERVED_CHANNEL_PREFIX):
         raise _bad_channels(f"{where}: names starting with {RESERVED_CHANNEL_PREFIX!r} are reserved")
+    if not is_text(name):
+        raise _bad_channels(f"{where[:60]}: a channel name must be valid Unicode text (it holds a lone surrogate)")
     if isinstance(value, ChannelPermissions):
         return value
     if (

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["check_int", "check_number", "check_seconds", "check_str", "check_uuid", "mask"]
+__all__ = ["check_int", "check_number", "check_seconds", "check_str", "check_uuid", "is_text", "mask"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -30,7 +30,21 @@ def check_str(
         raise _refuse(name, f"{name} must be at least {min_length} character(s) long", field)
     if max_length is not None and len(value) > max_length:
         raise _refuse(name, f"{name} must be at most {max_length} characters long, got {len(value)}", field)
+    if not is_text(value):
+        raise _refuse(name, f"{name} must be valid Unicode text: it holds a lone surrogate", field)
     return value
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be sent as UTF-8: a lone surrogate (from a bad decode) cannot, and would otherwise
+    fail when the body is encoded, after validation, as an error that is not the library's."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_uuid(name: str, value: Any, *, field: str | None = None) -> str:

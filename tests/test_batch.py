@@ -179,3 +179,20 @@ async def test_no_more_workers_than_items_for_a_sized_input() -> None:
     assert len(items) == 3
     assert stream._pool is not None
     assert len(stream._pool.workers) == 3
+
+
+async def test_a_dict_item_with_an_unknown_or_missing_field_fails_alone_naming_it() -> None:
+    batch = [{"ttl": 5, "chanels": {"c": READ}}, {"channels": {"c": READ}}, {"ttl": 5, "channels": {"c": READ}}]
+    items = {item.index: item async for item in BatchStream(Minter(), batch, concurrency=2)}
+    assert [getattr(items[i].error, "field", None) for i in range(3)] == ["chanels", "ttl", None]
+    assert items[2].ok
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"member_id": "bad \udc80"}, {"channels": {"bad \udc80": READ}}],
+)
+def test_a_lone_surrogate_is_refused_before_sending(arguments: dict[str, object]) -> None:
+    with pytest.raises(InvalidRequestError, match="lone surrogate") as info:
+        ChatTokenRequest(**{"ttl": 5, "channels": {"c": READ}, **arguments})  # type: ignore[arg-type]
+    assert info.value.field in arguments

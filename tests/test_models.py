@@ -24,14 +24,13 @@ from signalwire_tokens import (
     ChatTokenRequest,
     InvalidRequestError,
     Permission,
-    Request,
-    Response,
     SignalWireClient,
 )
 from signalwire_tokens._convert import converter, form_fields
 from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest, state_size
 
 from .conftest import API_TOKEN, PROJECT_ID, TOKEN_ID
+from .support import RecordingTransport
 
 ALL_PERMISSIONS = [
     "calling",
@@ -247,17 +246,12 @@ def test_state_with_a_lone_surrogate_is_refused_before_sending() -> None:
 
 
 async def test_the_state_sent_is_the_compact_json_the_limit_measured() -> None:
-    sent: list[bytes] = []
-
-    async def transport(request: Request) -> Response:
-        assert isinstance(request.body, bytes)
-        sent.append(request.body)
-        return Response(200, {"Content-Type": "application/json"}, b'{"token": "eyJ0.e30.sig"}', request)
-
+    transport = RecordingTransport()
     state = {"name": "Zoë 文 😀", "nested": {"list": [1, 2.5, None, True]}}
     async with SignalWireClient("example", PROJECT_ID, API_TOKEN, transport=transport) as client:
         await client.chat_tokens.create(ttl=1, channels={"c": READ}, state=state)
-    assert ('"state":' + compact(state)).encode() in sent[0]
+    sent = transport.requests[0].body
+    assert isinstance(sent, bytes) and ('"state":' + compact(state)).encode() in sent
     assert state_size(state) == len(compact(state)) == 54
 
 
