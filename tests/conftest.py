@@ -88,8 +88,14 @@ async def client(fake: FakeSignalWire) -> AsyncIterator[SignalWireClient]:
 
 
 def spec_request(recorded: RecordedRequest) -> MockRequest:
+    # The headers carry the Authorization header, which the spec's Basic security scheme requires.
     return MockRequest(
-        SPEC_HOST, recorded.method.lower(), recorded.path, data=recorded.body, content_type=recorded.content_type
+        SPEC_HOST,
+        recorded.method.lower(),
+        recorded.path,
+        headers=dict(recorded.headers),
+        data=recorded.body,
+        content_type=recorded.content_type,
     )
 
 
