@@ -61,9 +61,6 @@ class Answer:
 class Dropped:
     """The outcome of a reset fault: the connection is dropped and nothing is answered."""
 
-    def __repr__(self) -> str:
-        return "DROP"
-
 
 DROP = Dropped()
 
