@@ -3,7 +3,6 @@ the documented one for its endpoint and status, and it refuses what the spec for
 
 from __future__ import annotations
 
-import http
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,15 +76,27 @@ async def test_a_faults_default_body_is_the_documented_one(
     assert_response_matches_spec(each_fake.requests[-1], status, response.body)
 
 
-@pytest.mark.parametrize("status", [403, 429, 500, 502, 503, 504, 599])
-async def test_a_status_the_spec_leaves_out_keeps_its_apis_shape(each_fake: FakeSignalWire, status: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (403, "Forbidden"),
+        (429, "Too Many Requests"),
+        (500, "Internal Server Error"),
+        (502, "Bad Gateway"),
+        (503, "Service Unavailable"),
+        (504, "Gateway Timeout"),
+        (599, "Error"),  # no reason phrase
+    ],
+)
+async def test_a_status_the_spec_leaves_out_keeps_its_apis_shape(
+    each_fake: FakeSignalWire, status: int, reason: str
+) -> None:
     each_fake.fail(status, times=2)
     compatibility = await send_raw(each_fake, *VALID["api_tokens.create"])
     platform = await send_raw(each_fake, *VALID["chat_tokens.create"])
     schema = DOCUMENT["components"]["schemas"]["CompatibilityErrorResponse"]
     jsonschema.Draft202012Validator(schema).validate(compatibility.json())
     assert compatibility.json()["status"] == status
-    reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
     assert platform.json() == {"error": reason}
     assert compatibility.status == platform.status == status
     assert compatibility.headers["Content-Type"] == platform.headers["Content-Type"] == "application/json"

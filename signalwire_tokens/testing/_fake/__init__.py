@@ -67,7 +67,6 @@ class FakeSignalWire:
     async def start(self) -> FakeSignalWire:
         """Open the space (in memory there is nothing to open: the fake works from its creation)."""
         self._space.reopen()
-        self._in_memory.closed = False
         if self._loopback is not None:
             self.url = await self._loopback.start()
         return self

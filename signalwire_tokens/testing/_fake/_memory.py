@@ -24,7 +24,10 @@ class InMemoryServer:
     def __init__(self, space: Space) -> None:
         self._space = space
         self._tasks: set[asyncio.Task[Answer | Dropped]] = set()
-        self.closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._space.closing.is_set()
 
     def serve(self, request: Request) -> asyncio.Task[Answer | Dropped]:
         if not isinstance(request.body, (bytes, type(None))):
@@ -36,8 +39,7 @@ class InMemoryServer:
         return task
 
     async def close(self) -> None:
-        """Refuse new requests and let the ones under way finish (the space's delays end when it closes)."""
-        self.closed = True
+        """Let the requests under way finish: the space is closing, so their delays end now."""
         await asyncio.gather(*self._tasks)
 
 

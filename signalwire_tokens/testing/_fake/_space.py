@@ -86,7 +86,8 @@ class Space:
         self.faults_injected: collections.Counter[str] = collections.Counter()
         #: How many 429s were answered, whatever asked for them (the rate limit, ``fail(429)``, chaos).
         self.throttled = 0
-        #: Set when the fake closes: a delay fault is cut short, so closing never waits for one to run out.
+        #: Set when the fake closes: a delay fault is cut short, so closing never waits for one to run out, and the
+        #: in-memory transports refuse to connect, as a closed port would.
         self.closing = asyncio.Event()
 
     def reopen(self) -> None:
