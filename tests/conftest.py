@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from yarl import URL
 
-from signalwire_tokens import Request, Response, SignalWireClient
+from signalwire_tokens import ApiError, FormBody, JsonBody, Request, Response, RetryPolicy, SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire, RecordedRequest
 
 PROJECT_ID = "ea14556a-984f-11ee-b9d1-0242ac120002"
@@ -87,9 +88,47 @@ async def client(fake: FakeSignalWire) -> AsyncIterator[SignalWireClient]:
         yield c
 
 
+@pytest.fixture(params=["loopback", "in_memory"])
+async def each_fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeSignalWire]:
+    """A started fake space, once on loopback and once in memory: what both adapters must do alike."""
+    in_memory = request.param == "in_memory"
+    async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN, in_memory=in_memory) as server:
+        yield server
+
+
+async def send_raw(
+    fake: FakeSignalWire,
+    method: str,
+    path: str,
+    body: FormBody | JsonBody | bytes | None = None,
+    *,
+    content_type: str | None = None,
+) -> Response:
+    """One attempt through a client of ``fake`` (``content_type`` replacing the one the body would have), and the
+    answer as it came, an error status included."""
+    answers: list[Response] = []
+
+    async def keep_answer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if content_type is not None:
+            request = request.with_header("Content-Type", content_type)
+        answers.append(await call_next(request))
+        return answers[-1]
+
+    async with fake.client(retry=RetryPolicy.disabled(), attempt_middlewares=[keep_answer]) as client:
+        with contextlib.suppress(ApiError):
+            await client.send(method, client.url(path), "raw", body=body)
+    return answers[0]
+
+
 def spec_request(recorded: RecordedRequest) -> MockRequest:
+    # The headers carry the Authorization header, which the spec's Basic security scheme requires.
     return MockRequest(
-        SPEC_HOST, recorded.method.lower(), recorded.path, data=recorded.body, content_type=recorded.content_type
+        SPEC_HOST,
+        recorded.method.lower(),
+        recorded.path,
+        headers=dict(recorded.headers),
+        data=recorded.body,
+        content_type=recorded.content_type,
     )
 
 

@@ -22,7 +22,6 @@ from signalwire_tokens._http import NO_EXTENSIONS
 from signalwire_tokens._pacing import FlowControl
 from signalwire_tokens.testing import FakeSignalWire
 
-from .conftest import RecordingSleep
 from .support import READ, Minter, requests
 
 # -- FlowControl on its own ----------------------------------------------------------------------------------------
@@ -108,39 +107,51 @@ async def test_max_rate_caps_requests_per_second(client: object, fake: FakeSigna
     assert span >= 29 / 100 * 0.9
 
 
-async def test_a_rate_limited_space_makes_the_batch_back_off(fake: FakeSignalWire) -> None:
-    fake.rate_limit(max_in_flight=4)
-    fake.delay(0.005, times=10_000)
+class WindowSleep:
+    """Retries wait for real, one second of ``Retry-After`` lasting one ``period``: SignalWire's window of seconds,
+    shrunk to the fake's window of milliseconds, keeps the test fast and the waits meaningful."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+
+    async def __call__(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self.period)
+
+
+async def test_a_rate_limited_space_makes_the_batch_back_off() -> None:
+    period = 0.01
     seen: list[BatchProgress] = []
-    # Retries skip their Retry-After here, so one request may meet several 429s in a row: allow it enough attempts.
-    policy = RetryPolicy(sleep=RecordingSleep(), budget=RetryBudget(capacity=10_000), max_attempts=50)
-    async with fake.client(retry=policy) as client:
+    policy = RetryPolicy(sleep=WindowSleep(period), budget=RetryBudget(capacity=10_000), max_attempts=50)
+    async with FakeSignalWire(in_memory=True) as fake, fake.client(retry=policy) as client:
+        fake.rate_limit(10, period=period)
+        fake.delay(0.005, times=10_000)  # each request takes a while, so the load grows with the concurrency
         stream = client.chat_tokens.create_many(requests(200), concurrency=32, progress=seen.append)
         items = [item async for item in stream]
     assert sorted(item.index for item in items) == list(range(200))
     assert all(item.ok for item in items)
     assert stream.flow.cuts >= 2
     assert min(p.concurrency for p in seen) <= 8, "the batch shrank toward what the space accepts"
-    throttled = fake.faults_injected["rate_limited"]
-    assert throttled == stream.flow.throttled
-    # Without backing off, 28 of every 32 requests in a wave would be refused; the batch keeps it far lower.
-    assert throttled < 200
+    assert fake.throttled == stream.flow.throttled
+    # Without backing off, the same batch meets about 500 429s here (60 with it).
+    assert fake.throttled < 150
 
 
-async def test_a_rate_limit_per_second_is_honoured_with_max_rate(fake: FakeSignalWire) -> None:
-    fake.rate_limit(per_second=200)
-    async with fake.client() as client:
-        stream = client.chat_tokens.create_many(requests(60), concurrency=16, max_rate=150)
+async def test_max_rate_keeps_a_batch_under_the_window() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        fake.rate_limit(10, period=0.025)  # 400 a second, in any 25 ms
+        stream = client.chat_tokens.create_many(requests(30), concurrency=16, max_rate=300)
         items = [item async for item in stream]
     assert all(item.ok for item in items)
-    assert fake.faults_injected["rate_limited"] == 0
+    assert fake.throttled == 0, "without max_rate, about 80 of its requests meet a 429"
 
 
-async def test_rate_limit_mode_can_be_turned_off(fake: FakeSignalWire) -> None:
-    fake.rate_limit(max_in_flight=0)
-    fake.rate_limit()
+async def test_rate_limit_can_be_lifted(fake: FakeSignalWire) -> None:
+    fake.rate_limit(1, period=60.0)
+    fake.rate_limit(None)
     async with fake.client() as client:
-        await client.chat_tokens.create(ttl=1, channels={"c": READ})
+        for _ in range(3):
+            await client.chat_tokens.create(ttl=1, channels={"c": READ})
+    assert fake.throttled == 0
 
 
 async def test_a_429_to_another_client_called_from_the_input_generator_never_slows_the_batch(

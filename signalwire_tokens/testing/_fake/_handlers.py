@@ -1,0 +1,167 @@
+"""What each documented operation does to the fake space's tokens, after checking its input as documented.
+
+A handler takes the space's :class:`Tokens`, the path's parameters and the parsed body (form fields as pairs, or
+a JSON object) and returns an :class:`Answer`, or raises a :class:`Refusal` that the operation's family shapes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ..._models import (
+    MAX_CHANNEL_NAME,
+    MAX_CHANNELS,
+    MAX_MEMBER_ID,
+    MAX_STATE_CHARS,
+    MAX_TTL_MINUTES,
+    Permission,
+    state_size,
+)
+from ._bodies import Answer, Refusal
+from ._jwt import ChatTokenSigner
+
+__all__ = ["Handler", "Tokens", "create_api_token", "create_chat_token", "delete_api_token", "update_api_token"]
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PERMISSIONS = frozenset(p.value for p in Permission)
+_MISSING = "missing_required_parameter"
+
+
+@attrs.define
+class Tokens:
+    """What the fake space holds: the API tokens it created and the chat tokens it minted."""
+
+    signer: ChatTokenSigner
+    #: The API tokens that exist, by id: ``{"id", "name", "permissions", "token"}``.
+    api_tokens: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    chat_tokens_minted: int = 0
+
+
+Handler = Callable[[Tokens, Mapping[str, str], Any], Answer]
+
+
+def _invalid(attribute: str, message: str, code: str = "invalid_parameter") -> Refusal:
+    return Refusal(422, message, attribute=attribute, code=code)
+
+
+def _refuse_unknown(fields: Iterable[str], known: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise _invalid(unknown[0], f"Unknown parameter: {unknown[0]}")
+
+
+# -- API tokens ------------------------------------------------------------------------------------------------------
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise _invalid("name", "Name must be present", _MISSING)
+    return value
+
+
+def _permissions(value: Any, *, required: bool) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise _invalid("permissions", "Permissions must be a list of strings")
+    if required and not value:
+        raise _invalid("permissions", "Permissions must be present", _MISSING)
+    unknown = [p for p in value if p not in _PERMISSIONS]
+    if unknown:
+        raise _invalid("permissions", f"Invalid permissions: {', '.join(unknown)}")
+    return value
+
+
+def _existing(tokens: Tokens, params: Mapping[str, str]) -> dict[str, Any]:
+    token = tokens.api_tokens.get(params["token_id"])
+    if token is None:
+        raise Refusal(404)
+    return token
+
+
+def _first(form: list[tuple[str, str]], key: str) -> str | None:
+    return next((value for name, value in form if name == key), None)
+
+
+def create_api_token(tokens: Tokens, params: Mapping[str, str], form: list[tuple[str, str]]) -> Answer:
+    _refuse_unknown((key for key, _ in form), frozenset({"name", "permissions", "subproject_id"}))
+    name = _name(_first(form, "name"))
+    permissions = _permissions([value for key, value in form if key == "permissions"], required=True)
+    subproject = _first(form, "subproject_id")
+    if subproject is not None and not _UUID.fullmatch(subproject):
+        raise _invalid("subproject_id", "Subproject must be a valid UUID")
+    token: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "permissions": permissions,
+        "token": f"PT{secrets.token_hex(24)}",
+    }
+    tokens.api_tokens[token["id"]] = token
+    return Answer.json(200, token)
+
+
+def update_api_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+    _refuse_unknown(data, frozenset({"name", "permissions"}))
+    token = _existing(tokens, params)
+    if "name" in data:
+        token["name"] = _name(data["name"])
+    if "permissions" in data:
+        token["permissions"] = _permissions(data["permissions"], required=False)
+    return Answer.json(200, token)
+
+
+def delete_api_token(tokens: Tokens, params: Mapping[str, str], body: None) -> Answer:
+    _existing(tokens, params)
+    del tokens.api_tokens[params["token_id"]]
+    return Answer(204, {})
+
+
+# -- chat tokens -----------------------------------------------------------------------------------------------------
+
+
+def _ttl(value: Any) -> int:
+    # JSON Schema 2020-12 (OpenAPI 3.1) counts 60.0 as an integer; 60.5 is not one.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL_MINUTES:
+        raise _invalid("ttl", f"ttl must be an integer between 1 and {MAX_TTL_MINUTES}")
+    return value
+
+
+def _channels(channels: Any) -> dict[str, dict[str, bool]]:
+    if not isinstance(channels, dict) or not 1 <= len(channels) <= MAX_CHANNELS:
+        raise _invalid("channels", f"channels must be an object of 1 to {MAX_CHANNELS} channels")
+    for name, perms in channels.items():
+        if len(name) > MAX_CHANNEL_NAME or not name or name.startswith("sw_"):
+            raise _invalid("channels", f"Invalid channel name: {name[:40]}")
+        if (
+            not isinstance(perms, dict)
+            or set(perms) - {"read", "write"}
+            or not all(isinstance(v, bool) for v in perms.values())
+            or not any(perms.values())
+        ):
+            raise _invalid("channels", f"Channel {name[:40]} needs read and/or write")
+    return channels
+
+
+def create_chat_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+    _refuse_unknown(data, frozenset({"ttl", "channels", "member_id", "state"}))
+    for required in ("ttl", "channels"):
+        if required not in data:
+            raise _invalid(required, "A required parameter is missing", _MISSING)
+    ttl = _ttl(data["ttl"])
+    channels = _channels(data["channels"])
+    member_id = data.get("member_id", str(uuid.uuid4()))
+    if not isinstance(member_id, str) or len(member_id) > MAX_MEMBER_ID:
+        raise _invalid("member_id", f"member_id must be a string of at most {MAX_MEMBER_ID} characters")
+    state = data.get("state", {})
+    if not isinstance(state, dict):
+        raise _invalid("state", "state must be a JSON object")
+    if state_size(state) > MAX_STATE_CHARS:
+        raise _invalid("state", f"state must be at most {MAX_STATE_CHARS} characters")
+    tokens.chat_tokens_minted += 1
+    return Answer.json(200, {"token": tokens.signer.mint(ttl, channels, member_id, state)})

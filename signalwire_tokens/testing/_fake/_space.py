@@ -1,0 +1,157 @@
+"""The fake SignalWire space as a plain object: the documented operations, auth, input checks, faults and the record
+of requests. It does no I/O: an adapter (:mod:`._server` on loopback, :mod:`._memory` in process) hands it a
+request's method, path, headers and body, and sends back its :class:`Answer`, or drops the connection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._bodies import DROP, JSON, Answer, Dropped, Family, Refusal, error_answer
+from ._faults import FaultQueue, SlidingWindow
+from ._handlers import Handler, Tokens, create_api_token, create_chat_token, delete_api_token, update_api_token
+from ._jwt import ChatTokenSigner
+from ._recorder import RecordedRequest, Recorder
+
+__all__ = ["OPERATIONS", "Operation", "OperationName", "Space"]
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@attrs.frozen
+class Operation:
+    """One documented operation: where it lives, the error vocabulary it speaks, the content type of the body it
+    accepts (None: it takes none) and its handler. Adding an operation is one entry in OPERATIONS and its handler."""
+
+    name: str
+    method: str
+    path: re.Pattern[str]
+    family: Family
+    accepts: str | None
+    handler: Handler
+
+
+OperationName = Literal["api_tokens.create", "api_tokens.update", "api_tokens.delete", "chat_tokens.create"]
+_API_TOKENS = "/api/laml/2010-04-01/Accounts/(?P<account_sid>[^/]+)/tokens"
+_API_TOKEN = _API_TOKENS + "/(?P<token_id>[^/]+)"
+_COMPATIBILITY, _PLATFORM = Family.COMPATIBILITY, Family.PLATFORM
+
+OPERATIONS = (
+    Operation("api_tokens.create", "POST", re.compile(_API_TOKENS), _COMPATIBILITY, FORM, create_api_token),
+    Operation("api_tokens.update", "PATCH", re.compile(_API_TOKEN), _COMPATIBILITY, JSON, update_api_token),
+    Operation("api_tokens.delete", "DELETE", re.compile(_API_TOKEN), _COMPATIBILITY, None, delete_api_token),
+    Operation("chat_tokens.create", "POST", re.compile("/api/chat/tokens"), _PLATFORM, JSON, create_chat_token),
+)
+
+
+def _parse_body(accepts: str | None, body: bytes) -> Any:
+    """The body as its operation's handler reads it: form fields as pairs, a JSON object, or None."""
+    if accepts == FORM:
+        return parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
+    if accepts is None:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise Refusal(400, "The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Refusal(400, "The request body must be a JSON object")
+    return data
+
+
+class Space:
+    """One project's fake space: its credentials, its tokens, its faults and what it received."""
+
+    def __init__(self, project_id: str, api_token: str, keep_requests: int | None) -> None:
+        self.project_id = project_id
+        self.api_token = api_token
+        credentials = base64.b64encode(f"{project_id}:{api_token}".encode()).decode()
+        self._expected_auth = f"Basic {credentials}".encode()
+        self.tokens = Tokens(ChatTokenSigner(project_id))
+        self.recorder = Recorder(keep_requests)
+        self.faults = FaultQueue()
+        self.window: SlidingWindow | None = None
+        #: How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3, "rate_limited": 2}``.
+        self.faults_injected: collections.Counter[str] = collections.Counter()
+        #: How many 429s were answered, whatever asked for them (the rate limit, ``fail(429)``, chaos).
+        self.throttled = 0
+        #: Set when the fake closes: a delay fault is cut short, so closing never waits for one to run out, and the
+        #: in-memory transports refuse to connect, as a closed port would.
+        self.closing = asyncio.Event()
+
+    def reopen(self) -> None:
+        self.closing = asyncio.Event()
+
+    async def answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer | Dropped:
+        """The answer to one request, or :data:`DROP` when a fault drops the connection."""
+        found = self._find(method, path)
+        if found is None:
+            return error_answer(_PLATFORM, 404)  # nothing documented lives there: not a request of the API
+        operation, params = found
+        received = CIMultiDictProxy(CIMultiDict(headers))
+        content_type = received.get("Content-Type", "application/octet-stream").partition(";")[0].strip().lower()
+        request = RecordedRequest(operation.name, method, path, received, body, content_type)
+        now = asyncio.get_running_loop().time()
+        self.recorder.record(request, now)
+        outcome = await self._answer_with_faults(operation, params, request, now)
+        if isinstance(outcome, Answer) and outcome.status == 429:
+            self.throttled += 1
+        return outcome
+
+    @staticmethod
+    def _find(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        for operation in OPERATIONS:
+            match = operation.path.fullmatch(path)
+            if match is not None and operation.method == method:
+                return operation, match.groupdict()
+        return None
+
+    async def _answer_with_faults(
+        self, operation: Operation, params: Mapping[str, str], request: RecordedRequest, now: float
+    ) -> Answer | Dropped:
+        if self.window is not None and self.window.applies_to(request.method):
+            retry_after = self.window.admit(now)
+            if retry_after is not None:
+                self.faults_injected["rate_limited"] += 1
+                return error_answer(operation.family, 429, {"Retry-After": str(retry_after)})
+        fault = self.faults.take(operation.name)
+        if fault is None:
+            return self._process(operation, params, request)
+        self.faults_injected[fault.label] += 1
+        if fault.kind == "status":
+            return fault.answer(operation.family)
+        if fault.kind == "delay":
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), fault.delay)
+            return self._process(operation, params, request)
+        if fault.after_processing:
+            self._process(operation, params, request)
+        return DROP
+
+    def _process(self, operation: Operation, params: Mapping[str, str], request: RecordedRequest) -> Answer:
+        """What the API does with the request: auth, then the content type, then the operation's own checks."""
+        try:
+            self._check_auth(params, request.headers)
+            if operation.accepts is not None and request.content_type != operation.accepts:
+                raise Refusal(400, f"Expected an {operation.accepts} body")
+            return operation.handler(self.tokens, params, _parse_body(operation.accepts, request.body))
+        except Refusal as refusal:
+            return refusal.answer(operation.family)
+
+    def _check_auth(self, params: Mapping[str, str], headers: Mapping[str, str]) -> None:
+        given = headers.get("Authorization", "").encode("utf-8", "surrogatepass")
+        # A compatibility path names the account too: it must be the project the credentials belong to.
+        account = params.get("account_sid", self.project_id)
+        if not hmac.compare_digest(given, self._expected_auth) or account != self.project_id:
+            raise Refusal(401)
