@@ -360,8 +360,7 @@ async def test_many_concurrent_tasks_share_the_client(client: SignalWireClient, 
 async def test_cancelling_a_call_leaves_the_client_usable(client: SignalWireClient, fake: FakeSignalWire) -> None:
     fake.delay(5.0, times=1)
     task = asyncio.ensure_future(client.chat_tokens.create(ttl=1, channels={"c": READ}))
-    while not fake.requests:  # noqa: ASYNC110 - polls the fake's record; there is no event to wait on
-        await asyncio.sleep(0.001)
+    await fake.wait_for_requests(1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

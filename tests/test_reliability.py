@@ -224,7 +224,7 @@ async def saturated_pool(
     fake.delay(30.0, times=1)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
         holder = asyncio.ensure_future(session.post(f"{fake.url}/api/chat/tokens", data=b"{}").__aenter__())
-        await wait_for_requests(fake, 1)
+        await fake.wait_for_requests(1)
 
         async def release() -> None:
             holder.cancel()
@@ -276,16 +276,11 @@ async def test_a_read_timeout_on_create_is_not_retried_and_says_the_token_may_ex
 # -- cancellation ------------------------------------------------------------------------------------------------
 
 
-async def wait_for_requests(fake: FakeSignalWire, n: int) -> None:
-    while len(fake.requests) < n:  # noqa: ASYNC110 - polls the fake's record; there is no event to wait on
-        await asyncio.sleep(0.001)
-
-
 async def test_cancelling_with_the_pool_saturated_leaves_nothing_behind(fake: FakeSignalWire) -> None:
     fake.delay(10.0, times=2)
     async with fake.client(max_connections=2) as client:
         reading = [asyncio.ensure_future(client.chat_tokens.create(ttl=1, channels={"c": READ})) for _ in range(2)]
-        await wait_for_requests(fake, 2)
+        await fake.wait_for_requests(2)
         queued = [asyncio.ensure_future(client.chat_tokens.create(ttl=1, channels={"c": READ})) for _ in range(3)]
         await asyncio.sleep(0.01)
         assert len(fake.requests) == 2, "the pool is full: the other three wait for a connection"
@@ -363,7 +358,7 @@ async def test_cancelling_a_batch_consumer_cancels_its_requests(fake: FakeSignal
                 pass
 
         task = asyncio.ensure_future(consume())
-        await wait_for_requests(fake, 4)
+        await fake.wait_for_requests(4)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
