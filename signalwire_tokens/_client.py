@@ -122,11 +122,13 @@ class SignalWireClient:
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:
-        """A client configured from SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN.
-
-        Keyword arguments override the environment (and pass any other constructor option).
+        """A client configured from SIGNALWIRE_SPACE, SIGNALWIRE_PROJECT_ID and SIGNALWIRE_API_TOKEN, and
+        SIGNALWIRE_BASE_URL when set (same rules as ``base_url``: an unchanged application can be pointed at a
+        local fake space). Keyword arguments override the environment (and pass any other constructor option).
         """
         env = os.environ if environ is None else environ
+        if overrides.get("base_url") is None and env.get("SIGNALWIRE_BASE_URL"):
+            overrides["base_url"] = env["SIGNALWIRE_BASE_URL"]
         settings = {name: overrides.pop(name, None) or env.get(var) or None for name, var in _ENV.items()}
         needed = [name for name in ("project_id", "api_token") if settings[name] is None]
         if settings["space"] is None and overrides.get("base_url") is None:

@@ -240,6 +240,17 @@ def test_from_env_needs_no_space_with_base_url() -> None:
     assert str(client.base_url) == "http://127.0.0.1:1"
 
 
+def test_from_env_reads_a_base_url_for_a_local_fake_space_with_its_rules() -> None:
+    env = {"SIGNALWIRE_PROJECT_ID": PROJECT_ID, "SIGNALWIRE_API_TOKEN": API_TOKEN}
+    client = SignalWireClient.from_env(environ={**env, "SIGNALWIRE_BASE_URL": "http://127.0.0.1:8080"})
+    assert str(client.base_url) == "http://127.0.0.1:8080"
+    overridden = SignalWireClient.from_env(environ={**env, "SIGNALWIRE_BASE_URL": "x"}, base_url="http://[::1]:9")
+    assert overridden.base_url.port == 9
+    with pytest.raises(InvalidRequestError, match="loopback") as info:
+        SignalWireClient.from_env(environ={**env, "SIGNALWIRE_BASE_URL": "http://example.com"})
+    assert info.value.field == "base_url"
+
+
 def test_defaults() -> None:
     client = make()
     assert client.timeout == 30.0
