@@ -181,7 +181,7 @@ async def _fake_space(args: argparse.Namespace) -> int:
         print(f"fake SignalWire space on {fake.url}  (Ctrl-C to stop)")
         print(f"export SIGNALWIRE_PROJECT_ID={fake.project_id}")
         print(f"export SIGNALWIRE_API_TOKEN={fake.api_token}")
-        print(f"use --base-url {fake.url} (or base_url=) with those credentials", flush=True)
+        print(f"export SIGNALWIRE_BASE_URL={fake.url}", flush=True)
         await asyncio.Event().wait()
     return OK  # pragma: no cover - only Ctrl-C ends it
 
