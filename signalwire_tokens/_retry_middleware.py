@@ -35,7 +35,8 @@ async def _no_wait(_seconds: float) -> None:
 
 
 class _Retries:
-    """One call's retries, from its second attempt on: tenacity runs them, each hook asks :func:`decide`."""
+    """One call's retries, from its second attempt on: tenacity runs them, and its ``stop``, ``wait`` and
+    ``retry_error_callback`` hooks all read one decision per failed attempt, made by :func:`decide`."""
 
     def __init__(self, middleware: RetryMiddleware, request: Request, call_next: Handler) -> None:
         self.policy = middleware.policy
@@ -49,60 +50,64 @@ class _Retries:
             self.sleep = _no_wait
             self.max_attempts = min(self.max_attempts, mode.max_attempts or self.max_attempts)
         self.attempt = 1
-        self.unknown_seen = False  # an earlier attempt may have been acted on
+        self.judged = 0  # the attempt self.decision is about
         self.decision: RetryAfter | GiveUp = GiveUp()
-        self.judged = 0  # the tenacity attempt number self.decision is for
+        self.unknown_seen = False  # an attempt before the last one may have been acted on
         self.budget_refused = False
         self.last_retry_cost: int | None = None
 
     def judge(self, error: SignalWireError) -> RetryAfter | GiveUp:
-        """The decision for this failure, the retry budget (the one stateful check) applied on top."""
+        """The decision about the latest attempt's failure, made once (tenacity 8 asks ``stop`` before ``wait``,
+        9 the other way round), with the retry budget, the one stateful check, applied on top."""
+        if self.judged == self.attempt:
+            return self.decision
         now = asyncio.get_running_loop().time()
         decision = decide(error, self.request, self.attempt, self.policy, now, max_attempts=self.max_attempts)
         if isinstance(decision, RetryAfter) and self.bucket is not None:
             cost = self.bucket.try_acquire(after_timeout=isinstance(error, RequestTimeoutError))
+            self.budget_refused = cost is None
             if cost is None:
-                self.budget_refused = True
-                return GiveUp("not retried: the client's retry budget is exhausted")
+                decision = GiveUp("not retried: the client's retry budget is exhausted")
             self.last_retry_cost = cost
+        if isinstance(decision, RetryAfter):
+            self.unknown_seen = self.unknown_seen or outcome_unknown(error)
+            log.debug(
+                "%s attempt %d failed (%s); retrying in %.3f s",
+                self.request.operation,
+                self.attempt,
+                error,
+                decision.wait,
+            )
+        self.judged, self.decision = self.attempt, decision
         return decision
 
     def final(self, error: SignalWireError, why: str | None) -> SignalWireError:
         """The error the call ends with: ``error`` made again with what the retries learned."""
-        unknown = outcome_unknown(error)
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {"attempts": self.attempt} if self.attempt > 1 else {}
         notes = [why] if why else []
-        if unknown and not self.request.idempotent and not retryable(error, self.request):
+        if outcome_unknown(error) and not self.request.idempotent and not retryable(error, self.request):
             changes["outcome_unknown"] = True
             notes.append(UNKNOWN_OUTCOME)
         if isinstance(error, NotFoundError) and self.unknown_seen:
             changes["after_unknown_outcome"] = True
         if self.budget_refused:
             changes["retry_budget_exhausted"] = True
-        if self.attempt > 1:
-            changes["attempts"] = self.attempt
         if notes:
             changes["notes"] = (*error.notes, *notes)
-        transient = isinstance(error, TransportError) or (
-            isinstance(error, ApiError) and error.status in RETRIED_STATUSES
-        )
-        if transient:
+        if isinstance(error, TransportError) or (isinstance(error, ApiError) and error.status in RETRIED_STATUSES):
             log.warning("%s %s gave up: %s", self.request.method, self.request.operation, "; ".join(notes) or error)
         return attrs.evolve(error, **changes) if changes else error
 
     async def run(self, first_error: SignalWireError) -> Response:
         decision = self.judge(first_error)
-        self.unknown_seen = outcome_unknown(first_error)
         if isinstance(decision, GiveUp):
             raise self.final(first_error, decision.why)
-        self._log_retry(first_error, decision.wait)
         await self.sleep(decision.wait)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(SignalWireError),  # cancellation and programming errors pass through
             stop=self._stop,
             wait=self._wait,
             sleep=self.sleep,
-            before_sleep=self._before_sleep,
             retry_error_callback=self._give_up,
         )
         response: Response = await retrying(self._attempt)
@@ -115,41 +120,24 @@ class _Retries:
             self.bucket.record_success(self.last_retry_cost)
         return response
 
-    def _failure(self, state: RetryCallState) -> SignalWireError:
-        assert state.outcome is not None
-        error = state.outcome.exception()
-        assert isinstance(error, SignalWireError)  # retry_if_exception_type let only these through
-        return error
-
-    def _decision(self, state: RetryCallState) -> RetryAfter | GiveUp:
-        """The decision for the attempt ``state`` holds, made once: tenacity asks ``wait`` and ``stop`` in an order
-        that changed between its versions (8 stops first, 9 waits first)."""
-        if self.judged != state.attempt_number:
-            self.judged = state.attempt_number
-            error = self._failure(state)
-            self.decision = self.judge(error)
-            if isinstance(self.decision, RetryAfter):
-                # Marked only when retrying: a 404 after this attempt is what "after_unknown_outcome" means.
-                self.unknown_seen = self.unknown_seen or outcome_unknown(error)
-        return self.decision
-
     def _stop(self, state: RetryCallState) -> bool:
-        return isinstance(self._decision(state), GiveUp)
+        return isinstance(self.judge(_failure(state)), GiveUp)
 
     def _wait(self, state: RetryCallState) -> float:
-        decision = self._decision(state)
+        decision = self.judge(_failure(state))
         return decision.wait if isinstance(decision, RetryAfter) else 0.0
 
-    def _before_sleep(self, state: RetryCallState) -> None:
-        self._log_retry(self._failure(state), self._wait(state))
-
-    def _log_retry(self, error: SignalWireError, wait: float) -> None:
-        log.debug("%s attempt %d failed (%s); retrying in %.3f s", self.request.operation, self.attempt, error, wait)
-
     def _give_up(self, state: RetryCallState) -> Response:
-        decision = self._decision(state)
-        assert isinstance(decision, GiveUp)  # tenacity calls this only once _stop said so
-        raise self.final(self._failure(state), decision.why)
+        decision = self.judge(_failure(state))
+        assert isinstance(decision, GiveUp)  # tenacity calls this only once stop said so
+        raise self.final(_failure(state), decision.why)
+
+
+def _failure(state: RetryCallState) -> SignalWireError:
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert isinstance(error, SignalWireError)  # retry_if_exception_type let only these through
+    return error
 
 
 class RetryMiddleware:
