@@ -174,11 +174,17 @@ async def test_an_empty_batch_yields_nothing() -> None:
 
 
 async def test_no_more_workers_than_items_for_a_sized_input() -> None:
-    stream = BatchStream(Minter(), requests(3), concurrency=1000)
-    items = [item async for item in stream]
+    minter = Minter()
+    minter.release.clear()
+    stream = BatchStream(minter, requests(3), concurrency=1000)
+    first = asyncio.ensure_future(anext(stream))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # This test's task, the consumer, and one worker per item: not a thousand.
+    assert len(asyncio.all_tasks()) == 2 + 3
+    minter.release.set()
+    items = [await first] + [item async for item in stream]
     assert len(items) == 3
-    assert stream._pool is not None
-    assert len(stream._pool.workers) == 3
 
 
 async def test_a_dict_item_with_an_unknown_or_missing_field_fails_alone_naming_it() -> None:

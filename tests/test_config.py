@@ -266,9 +266,11 @@ async def test_a_shared_session_is_used_and_never_closed() -> None:
         assert not session.closed
 
 
-async def test_no_session_is_made_until_a_request_and_closing_twice_is_fine() -> None:
+async def test_no_session_is_made_until_a_request_and_closing_twice_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    monkeypatch.setattr(aiohttp, "ClientSession", lambda **options: made.append(options))
     client = make()
-    assert client._transport._session is None
+    assert made == []
     await client.aclose()
     await client.aclose()
     assert client.closed
