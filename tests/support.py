@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from signalwire_tokens import ApiError, ChatToken, ChatTokenRequest, Extensions, Request, Response, ServerError
 from signalwire_tokens._decode import decode_error
 from signalwire_tokens._http import NO_EXTENSIONS
+from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import make_response
 
@@ -71,3 +74,29 @@ class RecordingTransport:
 
     async def aclose(self) -> None:
         self.closes += 1
+
+
+class ThreadedFake:
+    """A FakeSignalWire on its own event loop in a thread, since the CLI runs its own loop."""
+
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.fake = FakeSignalWire(**options)
+        self.loop.run_until_complete(self.fake.start())
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        async def run() -> Any:
+            return function(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def wait_for_requests(self, n: int, timeout: float = 10.0) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.wait_for_requests(n, timeout=timeout), self.loop).result()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

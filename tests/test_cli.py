@@ -5,41 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from signalwire_tokens.cli import main
-from signalwire_tokens.testing import FakeSignalWire, fast_retries
+from signalwire_tokens.testing import fast_retries
 
-
-class ThreadedFake:
-    """A FakeSignalWire on its own event loop in a thread, since the CLI runs its own loop."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.fake = FakeSignalWire()
-        self.loop.run_until_complete(self.fake.start())
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        async def run() -> Any:
-            return function(*args, **kwargs)
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+from .support import ThreadedFake
 
 
 @pytest.fixture
@@ -77,7 +55,7 @@ def test_api_token_create_update_delete(
     code, out, _ = run(capsys, "api-token", "update", token["id"], "--name", "renamed", *creds)
     assert (code, json.loads(out)["name"]) == (0, "renamed")
     code, out, _ = run(capsys, "api-token", "delete", token["id"], *creds)
-    assert (code, out.strip()) == (0, f"deleted {token['id']}")
+    assert (code, json.loads(out)) == (0, {"id": token["id"], "deleted": True})
     code, _, err = run(capsys, "api-token", "delete", token["id"], *creds)
     assert code == 1
     assert "NotFoundError" in err
@@ -289,7 +267,7 @@ def test_batch_failures_exit_1_with_a_summary(
         ("bad.jsonl", ['{"channels": {"c": {"read": true}}}'], "bad.jsonl:1: field 'ttl': missing"),
         ("bad.jsonl", ['{"channels": {"c": {"read": true}}, "ttl": 5, "colour": 1}'], "field 'colour': unknown"),
         ("bad.jsonl", ["[1, 2]"], "bad.jsonl:1: each line must be a JSON object"),
-        ("bad.csv", ["member_id,ttl", "a,5"], "bad.csv:1: the CSV header needs the columns channels"),
+        ("bad.csv", ["member_id,ttl", "a,5"], "bad.csv:2: field 'channels': missing"),
         ("bad.csv", ["member_id,channels,ttl", "a,lobby:r,soon"], "bad.csv:2: field 'ttl'"),
         ("bad.csv", ["member_id,channels,ttl", "a,lobby:x,5"], "bad.csv:2: field 'channels'"),
         ("bad.csv", ["member_id,channels,ttl,state", "a,lobby,5,{bad"], "bad.csv:2: field 'state'"),
@@ -396,9 +374,35 @@ def test_fake_space_serve(tmp_path: Path) -> None:
             assert json.loads(response.read())["token"].startswith("eyJ")
     finally:
         process.terminate()
-        process.wait(10)
+        assert process.wait(10) == 0, "SIGTERM is a clean shutdown"
         assert process.stdout is not None
         process.stdout.close()
+
+
+async def test_fake_space_serve_logs_and_injects_latency_faults_and_a_rate_limit() -> None:
+    from signalwire_tokens import RateLimitError, RetryPolicy, SignalWireClient
+
+    options = ["--log", "--latency", "0.01", "--fail-rate", "0", "--rate-limit", "2/60"]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "signalwire_tokens.cli", "fake-space", "serve", *options, stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    header = [(await process.stdout.readline()).decode() for _ in range(4)]
+    exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in header[1:])
+    assert set(exports) == {"SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN", "SIGNALWIRE_BASE_URL"}
+    client = SignalWireClient.from_env(environ=exports, retry=RetryPolicy.disabled())
+    async with client:
+        for _ in range(2):
+            await client.chat_tokens.create(ttl=5, channels={"c": {"read": True}})
+        with pytest.raises(RateLimitError):
+            await client.chat_tokens.create(ttl=5, channels={"c": {"read": True}})
+    process.send_signal(signal.SIGINT)
+    log = (await process.stdout.read()).decode().splitlines()
+    assert await process.wait() == 0
+    assert [line.split(" (")[0] for line in log] == ["POST /api/chat/tokens -> 200"] * 2 + [
+        "POST /api/chat/tokens -> 429"
+    ]
+    assert all(float(line.split("(")[1].split()[0]) >= 10 for line in log[:2]), "the latency is in every answer"
 
 
 def test_progress_draws_a_bar_on_a_terminal() -> None:

@@ -99,7 +99,7 @@ async def test_no_secret_leaks_from_budget_deadline_and_cli_paths(
     fake: FakeSignalWire, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from signalwire_tokens import RetryBudget
-    from signalwire_tokens.cli._main import _error_json
+    from signalwire_tokens.cli._batch_run import error_json as _error_json
 
     caplog.set_level(logging.DEBUG, logger="signalwire_tokens")
     seen: list[str] = []

@@ -1,42 +1,47 @@
-"""Reading a batch file: JSON Lines or CSV rows of member_id, channels, ttl and state, one chat token per row.
+"""Reading a batch file once, as a stream: JSON Lines or CSV rows of member_id, channels, ttl and state.
 
-Every row is checked before anything is minted, so a bad row stops the command (exit 2) with its line and field,
-instead of failing halfway through a batch.
+JSON Lines and CSV follow the same rules: the same four fields, an unknown field or column is an error, a row may
+leave out ``ttl`` and ``channels`` when the command gives defaults, and a bad row is reported with its file, the
+line it starts on, and its field.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, TextIO
+
+import attrs
 
 from .._errors import InvalidRequestError
 from .._models import ChatTokenRequest
 
-__all__ = ["InputError", "parse_channel", "read_requests"]
+__all__ = ["FIELDS", "InputError", "RowReader", "parse_channel"]
 
 FIELDS = ("member_id", "channels", "ttl", "state")
 
 
-class InputError(Exception):
-    """A row of the input that is not a valid chat token request; says where and what."""
+@attrs.frozen
+class InputError:
+    """A row that is not a valid chat token request: where it is and what is wrong."""
 
-    def __init__(self, path: Path, line: int, field: str | None, problem: str) -> None:
-        where = f"{path}:{line}" + (f": field {field!r}" if field else "")
-        super().__init__(f"{where}: {problem}")
+    source: str
+    line: int
+    field: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" + (f": field {self.field!r}" if self.field else "")
+        return f"{where}: {self.problem}"
 
 
-def _channels_from_text(text: str) -> dict[str, dict[str, bool]]:
-    """CSV channels: a JSON object, or ``name:rw;other:r;third`` (r = read, w = write; a bare name reads)."""
-    text = text.strip()
-    if text.startswith(("{", "[")):
-        value = json.loads(text)
-        if not isinstance(value, dict):
-            raise ValueError("channels must be a JSON object")
-        return value
-    return dict(map(parse_channel, filter(None, (p.strip() for p in text.split(";")))))
+class _Bad(Exception):
+    """One field of a row that cannot be read."""
+
+    def __init__(self, field: str | None, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
 
 
 def parse_channel(text: str) -> tuple[str, dict[str, bool]]:
@@ -49,81 +54,143 @@ def parse_channel(text: str) -> tuple[str, dict[str, bool]]:
     return name, {"read": "r" in flags, "write": "w" in flags}
 
 
-def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name in FIELDS:
-        value = (row.get(name) or "").strip()
-        if not value:
-            continue
+def _channels_from_text(text: str) -> Any:
+    """CSV channels: a JSON object, or ``name:rw;other:r;third`` (r = read, w = write; a bare name reads)."""
+    if text.startswith(("{", "[")):
+        return json.loads(text)
+    return dict(map(parse_channel, filter(None, (part.strip() for part in text.split(";")))))
+
+
+def _ttl(value: Any) -> Any:
+    """A whole number of minutes, written as 60 or 60.0 (JSON Schema's integer); anything else is left for the
+    request's own check, which says what a ttl must be."""
+    if isinstance(value, str):
         try:
-            if name == "ttl":
-                fields[name] = int(value)
-            elif name == "channels":
-                fields[name] = _channels_from_text(value)
+            value = float(value) if "." in value else int(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _csv_fields(row: Mapping[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, cell in row.items():
+        text = cell.strip()
+        if not text:
+            continue  # an empty cell is a field left out
+        try:
+            if name == "channels":
+                fields[name] = _channels_from_text(text)
             elif name == "state":
-                fields[name] = json.loads(value)
+                fields[name] = json.loads(text)
             else:
-                fields[name] = value
+                fields[name] = text
         except ValueError as error:
-            raise _FieldError(name, str(error)) from None
+            raise _Bad(name, str(error)) from None
     return fields
 
 
-class _FieldError(Exception):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
+class _Lines:
+    """The input's lines, numbered, remembering where the current CSV record started (a quoted cell may span
+    lines, and an error belongs to the line the record starts on)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self.number = 0
+        self.record_start: int | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._handle)
+        self.number += 1
+        if self.record_start is None:
+            self.record_start = self.number
+        return line
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        if fmt == "csv":
-            reader = csv.DictReader(handle)
-            missing = {"channels", "ttl"} - set(reader.fieldnames or ())
-            if missing:
-                raise InputError(path, 1, None, f"the CSV header needs the columns {', '.join(sorted(missing))}")
-            for row in reader:
-                if None in row:
-                    raise InputError(path, reader.line_num, None, "more values than header columns")
-                try:
-                    yield reader.line_num, _from_csv_row(row)
-                except _FieldError as error:
-                    raise InputError(path, reader.line_num, error.field, str(error)) from None
-            return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+class RowReader:
+    """Reads a batch input once, top to bottom: ``(line, request)`` for each valid row and ``(line, error)`` for
+    each invalid one, so that every bad row can be reported before anything is minted."""
+
+    def __init__(self, handle: TextIO, source: str, fmt: str, defaults: Mapping[str, Any]) -> None:
+        self._handle = handle
+        self._source = source
+        self._format = fmt
+        self._defaults = dict(defaults)
+
+    def __iter__(self) -> Iterator[tuple[int, ChatTokenRequest | InputError]]:
+        rows = self._csv_rows() if self._format == "csv" else self._jsonl_rows()
+        for line, fields in rows:
+            yield line, fields if isinstance(fields, InputError) else self._request(line, fields)
+
+    def _error(self, line: int, field: str | None, problem: str) -> InputError:
+        return InputError(self._source, line, field, problem)
+
+    def _jsonl_rows(self) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+        for number, text in enumerate(self._handle, start=1):
+            if not text.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = json.loads(text)
             except ValueError as error:
-                raise InputError(path, number, None, f"not valid JSON ({error})") from None
-            if not isinstance(data, dict):
-                raise InputError(path, number, None, "each line must be a JSON object")
-            yield number, data
+                yield number, self._error(number, None, f"not valid JSON ({error})")
+                continue
+            yield (
+                number,
+                data if isinstance(data, dict) else self._error(number, None, "each line must be a JSON object"),
+            )
 
+    def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+        lines = _Lines(self._handle)
+        reader = csv.reader(lines, strict=True)  # malformed CSV is an error, not a guess
+        header: list[str] | None = None
+        while True:
+            lines.record_start = None
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                start = lines.record_start or lines.number
+                problem = str(error)
+                if problem == "unexpected end of data":  # an unclosed quote: the record ran to the end of the file
+                    problem = "unclosed quote: this record runs to the end of the file"
+                yield start, self._error(start, None, f"not valid CSV ({problem})")
+                return
+            start = lines.record_start or lines.number
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in cells]
+                unknown = [name for name in header if name not in FIELDS]
+                if unknown:
+                    problem = f"unknown column (the columns are {', '.join(FIELDS)})"
+                    yield start, self._error(start, unknown[0], problem)
+                    return
+                continue
+            if len(cells) > len(header):
+                yield start, self._error(start, None, "more values than header columns")
+                continue
+            try:
+                yield start, _csv_fields(dict(zip(header, cells, strict=False)))  # short rows leave fields out
+            except _Bad as bad:
+                yield start, self._error(start, bad.field, str(bad))
 
-def _request(path: Path, line: int, data: dict[str, Any]) -> ChatTokenRequest:
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise InputError(path, line, unknown[0], f"unknown field (expected {', '.join(FIELDS)})")
-    for required in ("channels", "ttl"):
-        if required not in data:
-            raise InputError(path, line, required, "missing")
-    try:
-        return ChatTokenRequest(**data)
-    except InvalidRequestError as error:
-        # The row's fields are ChatTokenRequest's arguments, so the error's field is the row's field.
-        raise InputError(path, line, error.field, error.message) from None
-
-
-def input_format(path: Path, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
-
-
-def read_requests(path: Path, fmt: str | None = None) -> Iterator[tuple[int, ChatTokenRequest]]:
-    """(line number, request) for each row, lazily; raises InputError at the first bad row."""
-    chosen = input_format(path, fmt)
-    for line, data in _rows(path, chosen):
-        yield line, _request(path, line, data)
+    def _request(self, line: int, fields: dict[str, Any]) -> ChatTokenRequest | InputError:
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown:
+            return self._error(line, unknown[0], f"unknown field (the fields are {', '.join(FIELDS)})")
+        fields = {**self._defaults, **fields}
+        for required, option in (("channels", "--channel"), ("ttl", "--ttl")):
+            if required not in fields:
+                return self._error(line, required, f"missing (give it in every row, or {option} for all of them)")
+        fields["ttl"] = _ttl(fields["ttl"])
+        try:
+            return ChatTokenRequest(**fields)
+        except InvalidRequestError as error:
+            # The row's fields are ChatTokenRequest's arguments, so the error's field is the row's field.
+            return self._error(line, error.field, error.message)

@@ -11,7 +11,7 @@ import random
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -42,7 +42,8 @@ class FakeSignalWire:
         async with FakeSignalWire() as fake, fake.client() as client:
             token = await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
 
-    ``keep_requests`` bounds :attr:`requests` to about the latest N, for a fake that runs for a long time.
+    ``keep_requests`` bounds :attr:`requests` to about the latest N, for a fake that runs for a long time;
+    ``latency`` delays every answer by that many seconds, like a real API's round trip.
     """
 
     def __init__(
@@ -54,9 +55,11 @@ class FakeSignalWire:
         port: int = 0,
         keep_requests: int | None = None,
         in_memory: bool = False,
+        latency: float = 0.0,
     ) -> None:
         api_token = api_token or f"PT{secrets.token_hex(24)}"
         self._space = Space(project_id or str(uuid.uuid4()), api_token, keep_requests)
+        self._space.latency = check_seconds("latency", latency)
         self._in_memory = InMemoryServer(self._space)
         self._loopback = None if in_memory else LoopbackServer(self._space, host, port)
         #: Where the space answers: set by :meth:`start` on loopback; the client allows http:// for localhost only.
@@ -216,6 +219,11 @@ class FakeSignalWire:
         self._space.window = SlidingWindow(
             check_int("limit", limit, minimum=1), check_seconds("period", period, positive=True)
         )
+
+    def observe(self, callback: Callable[[RecordedRequest, int | None, float], object]) -> None:
+        """Call ``callback(request, status, seconds)`` after each answer (``status`` None: the connection was
+        dropped), e.g. to log what the space answers."""
+        self._space.observers.append(callback)
 
     def clear_faults(self) -> None:
         """Drop queued faults and stop :meth:`chaos` (the rate limit stays)."""

@@ -11,7 +11,7 @@ import contextlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -86,6 +86,10 @@ class Space:
         self.faults_injected: collections.Counter[str] = collections.Counter()
         #: How many 429s were answered, whatever asked for them (the rate limit, ``fail(429)``, chaos).
         self.throttled = 0
+        #: Seconds every answer waits, like a real API's round trip.
+        self.latency = 0.0
+        #: Called with (request, status or None for a dropped connection, seconds) after each answer.
+        self.observers: list[Callable[[RecordedRequest, int | None, float], object]] = []
         #: Set when the fake closes: a delay fault is cut short, so closing never waits for one to run out, and the
         #: in-memory transports refuse to connect, as a closed port would.
         self.closing = asyncio.Event()
@@ -104,10 +108,20 @@ class Space:
         request = RecordedRequest(operation.name, method, path, received, body, content_type)
         now = asyncio.get_running_loop().time()
         self.recorder.record(request, now)
+        if self.latency:
+            await self._wait(self.latency)
         outcome = await self._answer_with_faults(operation, params, request, now)
-        if isinstance(outcome, Answer) and outcome.status == 429:
+        status = outcome.status if isinstance(outcome, Answer) else None
+        if status == 429:
             self.throttled += 1
+        for observer in self.observers:
+            observer(request, status, asyncio.get_running_loop().time() - now)
         return outcome
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep, cut short when the fake closes, so closing never waits for a delay to run out."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.closing.wait(), seconds)
 
     @staticmethod
     def _find(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
@@ -132,8 +146,7 @@ class Space:
         if fault.kind == "status":
             return fault.answer(operation.family)
         if fault.kind == "delay":
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), fault.delay)
+            await self._wait(fault.delay)
             return self._process(operation, params, request)
         if fault.after_processing:
             self._process(operation, params, request)

@@ -1,0 +1,136 @@
+"""The command line's options, every one with its help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .._models import Permission
+from .._version import __version__
+from ._batch_input import parse_channel
+from ._credentials import add_credential_options
+
+__all__ = ["build_parser"]
+
+
+def _channel(text: str) -> tuple[str, dict[str, bool]]:
+    try:
+        return parse_channel(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    limit, _, period = text.partition("/")
+    try:
+        return int(limit), float(period or "10")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LIMIT/SECONDS, e.g. 13800/10") from None
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
+    return value
+
+
+CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
+
+
+def _api_token_commands(commands: Any) -> None:
+    api = commands.add_parser("api-token", help="create, update or delete project API tokens")
+    actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    permissions = [p.value for p in Permission]
+    create = actions.add_parser("create", help="create an API token (prints it as JSON, with its secret)")
+    create.add_argument("--name", required=True, help="the token's name")
+    create.add_argument(
+        "--permission", action="append", required=True, choices=permissions, dest="permissions", help="repeatable"
+    )
+    create.add_argument("--subproject-id", help="create it for this subproject (a UUID)")
+    update = actions.add_parser("update", help="rename a token or change its permissions (prints it as JSON)")
+    update.add_argument("token_id", help="the token's ID (a UUID)")
+    update.add_argument("--name", help="the new name")
+    update.add_argument(
+        "--permission", action="append", choices=permissions, dest="permissions", help="the new permissions; repeatable"
+    )
+    delete = actions.add_parser("delete", help="delete an API token (prints {id, deleted} as JSON)")
+    delete.add_argument("token_id", help="the token's ID (a UUID)")
+    for sub in (create, update, delete):
+        add_credential_options(sub)
+
+
+def _chat_token_commands(commands: Any) -> None:
+    chat = commands.add_parser("chat-token", help="mint chat tokens, one or a batch")
+    actions = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
+    one = actions.add_parser("create", help="mint one chat token (prints it as JSON)")
+    one.add_argument("--ttl", type=int, required=True, help="minutes, 1..43200")
+    one.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
+    one.add_argument("--member-id", help="who the token is for (<= 250 characters; default: a random one)")
+    one.add_argument("--state", type=_json_object, help="a JSON object the token carries (<= 2,000 characters)")
+    batch = actions.add_parser(
+        "batch",
+        help="mint a chat token per row of a JSON Lines or CSV file",
+        description="Every row is checked before anything is minted; results are written in input order, one JSON"
+        " line per row. Ctrl-C finishes the requests in flight and says how to --resume.",
+    )
+    batch.add_argument("--input", required=True, help="JSON Lines or CSV of member_id, channels, ttl, state; - = stdin")
+    batch.add_argument("--output", required=True, help="JSON Lines, one result per row (created 0600); - = stdout")
+    batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: csv for *.csv, else jsonl)")
+    batch.add_argument("--ttl", type=int, help="minutes, for rows without a ttl")
+    batch.add_argument(
+        "--channel", type=_channel, action="append", dest="channels", help="for rows without channels; " + CHANNEL_HELP
+    )
+    batch.add_argument("--concurrency", type=int, default=32, help="requests at once (default 32)")
+    batch.add_argument("--max-rate", type=float, help="requests started per second, at most")
+    batch.add_argument("--resume", action="store_true", help="skip the rows the output already holds; append the rest")
+    for sub in (one, batch):
+        add_credential_options(sub)
+
+
+def _fake_space_commands(commands: Any) -> None:
+    fake = commands.add_parser("fake-space", help="run the fake SignalWire space")
+    actions = fake.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = actions.add_parser("serve", help="serve the fake space on 127.0.0.1 until interrupted")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    serve.add_argument("--project-id", help="the project ID it accepts (default: a new UUID)")
+    serve.add_argument("--api-token", help="the API token it accepts (default: a new one)")
+    serve.add_argument("--log", action="store_true", help="print a line per request: method, path, status, ms")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds every answer waits (default 0)")
+    serve.add_argument("--fail-rate", type=_share, default=0.0, help="share of requests given a random fault, 0..1")
+    serve.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        metavar="LIMIT/SECONDS",
+        help="a sliding window, e.g. 13800/10, as SignalWire's",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signalwire-tokens",
+        description="SignalWire API tokens and chat tokens from the shell, a fake space, and an offline demo.",
+        epilog="Exit codes: 0 done; 1 the API refused, or a batch had failures; 2 usage or input errors;"
+        " 130/143 a batch interrupted by SIGINT/SIGTERM (resume it with --resume).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _api_token_commands(commands)
+    _chat_token_commands(commands)
+    _fake_space_commands(commands)
+    commands.add_parser("demo", help="an offline tour against the embedded fake space")
+    return parser
