@@ -179,6 +179,23 @@ def test_ttl_and_channels_can_come_from_the_command_line(space: ThreadedFake, tm
     assert all(c["ch"] == {"lobby": {"read": True, "write": True}} and c["exp"] - c["iat"] == 1800 for c in claims)
 
 
+@pytest.mark.parametrize(
+    ("data", "options", "message"),
+    [
+        (b"\xff\xfe not text\n", [], "not UTF-8 text"),
+        (b'{"member_id": "a", "channels": {"c": {"read": true}}}\n', ["--ttl", "0"], ":1: field 'ttl': ttl must be"),
+    ],
+)
+def test_input_that_cannot_be_minted_is_a_usage_error(
+    space: ThreadedFake, tmp_path: Path, data: bytes, options: list[str], message: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    done = batch(space, "--input", str(source), "--output", str(tmp_path / "o.jsonl"), *options)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert space.fake.requests == []
+
+
 def test_a_whole_float_ttl_is_a_whole_number_of_minutes(space: ThreadedFake) -> None:
     done = batch(space, "--input", "-", "--output", "-", stdin=rows(1, ttl=60.0))
     assert done.returncode == 0, done.stderr

@@ -55,20 +55,24 @@ def _read(args: argparse.Namespace, done: LineSet) -> tuple[Spool, int]:
     """Every row checked, the valid ones not already done spooled; :class:`UsageError` listing the bad ones."""
     handle, source = open_input(args.input)
     fmt = args.format or ("csv" if source.lower().endswith(".csv") else "jsonl")
-    defaults: dict[str, Any] = {"ttl": args.ttl, "channels": dict(args.channels or ())}
-    defaults = {name: value for name, value in defaults.items() if value}
+    defaults: dict[str, Any] = {"ttl": args.ttl, "channels": dict(args.channels) if args.channels else None}
+    defaults = {name: value for name, value in defaults.items() if value is not None}
     spool, skipped, bad = Spool(), 0, 0
     errors: list[str] = []
-    with handle:
-        for line, row in RowReader(handle, source, fmt, defaults):
-            if isinstance(row, InputError):
-                bad += 1
-                if len(errors) < SHOWN_ERRORS:
-                    errors.append(str(row))
-            elif line in done:
-                skipped += 1
-            elif not bad:  # once a row is bad nothing is minted: the rest are only checked
-                spool.add(line, row)
+    try:
+        with handle:
+            for line, row in RowReader(handle, source, fmt, defaults):
+                if isinstance(row, InputError):
+                    bad += 1
+                    if len(errors) < SHOWN_ERRORS:
+                        errors.append(str(row))
+                elif line in done:
+                    skipped += 1
+                elif not bad:  # once a row is bad nothing is minted: the rest are only checked
+                    spool.add(line, row)
+    except UnicodeDecodeError as error:
+        spool.close()
+        raise UsageError(f"{source}: not UTF-8 text ({error.reason}): nothing was minted") from None
     if bad:
         spool.close()
         more = f"\n... and {bad - len(errors):,} more invalid rows" if bad > len(errors) else ""
