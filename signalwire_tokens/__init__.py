@@ -1,10 +1,20 @@
-"""An asyncio client for SignalWire's token APIs: project API tokens and chat tokens."""
+"""An asyncio client for SignalWire's token APIs: API tokens (compatibility and platform APIs), chat and PubSub
+tokens."""
 
 import logging
 
 from ._batch import BatchProgress, BatchStream
 from ._batch_item import BatchFailure, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
+from ._channel_models import (
+    ChannelPermissions,
+    ChannelToken,
+    ChannelTokenRequest,
+    ChatToken,
+    ChatTokenRequest,
+    PubSubToken,
+    PubSubTokenRequest,
+)
 from ._client import SignalWireClient
 from ._errors import (
     ApiError,
@@ -27,7 +37,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
-from ._models import ApiToken, BatchItem, ChannelPermissions, ChatToken, ChatTokenRequest, Permission
+from ._models import ApiToken, BatchItem, Permission
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -42,6 +52,8 @@ __all__ = [
     "BatchStream",
     "BatchSuccess",
     "ChannelPermissions",
+    "ChannelToken",
+    "ChannelTokenRequest",
     "ChatToken",
     "ChatTokenRequest",
     "ConnectError",
@@ -58,6 +70,8 @@ __all__ = [
     "NotFoundError",
     "Permission",
     "PermissionDeniedError",
+    "PubSubToken",
+    "PubSubTokenRequest",
     "RateLimitError",
     "Request",
     "RequestTimeoutError",

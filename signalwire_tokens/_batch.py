@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
+from ._channel_models import ChannelToken, ChannelTokenRequest, ChatTokenRequest, as_request
 from ._errors import InvalidRequestError, SignalWireError
 from ._http import Extensions
-from ._models import BatchFailure, BatchItem, BatchSuccess, ChatToken, ChatTokenRequest
+from ._models import BatchFailure, BatchItem, BatchSuccess
 from ._pacing import FlowControl
 from ._validate import check_int
 
 __all__ = ["BatchProgress", "BatchStream"]
 
+TokenT = TypeVar("TokenT", bound=ChannelToken)
 #: Mints one token; the extensions carry the batch's flow control to its own requests.
-Mint = Callable[[ChatTokenRequest, Extensions], Awaitable[ChatToken]]
+Mint = Callable[[Any, Extensions], Awaitable[TokenT]]
 
 
 @attrs.frozen
@@ -39,39 +41,21 @@ Progress = Callable[[BatchProgress], object]
 Outcome = BatchItem | BaseException | None  # None: every worker is done
 
 
-_REQUEST_FIELDS = frozenset(field.name for field in attrs.fields(ChatTokenRequest))
-_REQUIRED_FIELDS = [field.name for field in attrs.fields(ChatTokenRequest) if field.default is attrs.NOTHING]
-
-
-def _as_request(item: Any) -> ChatTokenRequest:
-    if isinstance(item, ChatTokenRequest):
-        return item
-    if isinstance(item, Mapping):
-        unknown = sorted(map(str, set(item) - _REQUEST_FIELDS))
-        if unknown:
-            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
-        missing = [name for name in _REQUIRED_FIELDS if name not in item]
-        if missing:
-            raise InvalidRequestError(f"a batch item needs {missing[0]!r}", field=missing[0])
-        return ChatTokenRequest(**item)
-    raise InvalidRequestError(
-        f"a batch item must be a ChatTokenRequest or a dict of its fields, not {type(item).__name__}"
-    )
-
-
 class _Pool:
     """The workers and what they share. Kept apart from :class:`BatchStream` so that the running workers do not
     keep the stream alive: when the consumer drops the stream, its ``__del__`` can cancel them."""
 
     def __init__(
         self,
-        mint: Mint,
+        mint: Mint[Any],
+        request_class: type[ChannelTokenRequest],
         requests: Iterable[Any] | AsyncIterable[Any],
         concurrency: int,
         flow: FlowControl,
         progress: Progress | None,
     ) -> None:
         self.mint = mint
+        self.request_class = request_class
         self.flow = flow
         self.extensions = Extensions(flow=flow)
         self.progress = progress
@@ -168,7 +152,7 @@ class _Pool:
                     return
                 index, request = pulled
                 try:
-                    request = _as_request(request)
+                    request = as_request(request, self.request_class)
                     outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
                 except SignalWireError as error:
                     outcome = BatchFailure(index, request, error)
@@ -196,9 +180,9 @@ class _Pool:
                 worker.cancel()
 
 
-class BatchStream(AsyncIterator[BatchItem]):
+class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[TokenT]):
     """The async iterator ``create_many`` returns: :class:`BatchItem` s as they complete (in input order with
-    ``ordered=True``).
+    ``ordered=True``), whose tokens are of the family that minted them (``ChatToken``, ``PubSubToken``).
 
     At most ``concurrency`` requests run at once, and the input is pulled only as results are taken. Breaking out
     of ``async for``, or cancelling the task that iterates, cancels whatever is in flight; ``aclose()`` (or
@@ -207,9 +191,10 @@ class BatchStream(AsyncIterator[BatchItem]):
 
     def __init__(
         self,
-        mint: Mint,
+        mint: Mint[TokenT],
         requests: Iterable[Any] | AsyncIterable[Any],
         *,
+        request_class: type[ChannelTokenRequest] = ChatTokenRequest,
         concurrency: int = 32,
         max_rate: float | None = None,
         progress: Progress | None = None,
@@ -224,6 +209,7 @@ class BatchStream(AsyncIterator[BatchItem]):
             raise InvalidRequestError("progress must be a callable taking a BatchProgress", field="progress")
         self._flow = FlowControl(self._concurrency, max_rate)
         self._mint = mint
+        self._request_class = request_class
         self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests
         self._progress = progress
         self._ordered = bool(ordered)
@@ -239,16 +225,18 @@ class BatchStream(AsyncIterator[BatchItem]):
         """The batch's flow control: ``limit`` (the concurrency now allowed), ``in_flight``, ``throttled``."""
         return self._flow
 
-    def __aiter__(self) -> BatchStream:
+    def __aiter__(self) -> BatchStream[TokenT]:
         return self
 
-    async def __anext__(self) -> BatchItem:
+    async def __anext__(self) -> BatchSuccess[TokenT] | BatchFailure:
         if self._closed:
             raise StopAsyncIteration
         if self._pool is None:
             # Started on first use, inside the consumer's running loop.
             assert self._requests is not None
-            self._pool = _Pool(self._mint, self._requests, self._concurrency, self._flow, self._progress)
+            self._pool = _Pool(
+                self._mint, self._request_class, self._requests, self._concurrency, self._flow, self._progress
+            )
             self._requests = None
         pool = self._pool
         while True:
@@ -272,10 +260,11 @@ class BatchStream(AsyncIterator[BatchItem]):
                 raise outcome
             raise StopAsyncIteration
 
-    def _hand_out(self, pool: _Pool, item: BatchItem) -> BatchItem:
+    def _hand_out(self, pool: _Pool, item: BatchItem) -> BatchSuccess[TokenT] | BatchFailure:
         pool.release_slot()
         self._next_index = item.index + 1
-        return item
+        # The pool holds items of any family; this stream's mint made this one's token a TokenT.
+        return cast("BatchSuccess[TokenT] | BatchFailure", item)
 
     async def aclose(self) -> None:
         """Cancel the requests in flight and wait until they are gone."""
@@ -290,7 +279,7 @@ class BatchStream(AsyncIterator[BatchItem]):
         if pool is not None:
             pool.cancel()
 
-    async def __aenter__(self) -> BatchStream:
+    async def __aenter__(self) -> BatchStream[TokenT]:
         return self
 
     async def __aexit__(

@@ -17,7 +17,7 @@ from ._errors import SignalWireError
 if TYPE_CHECKING:
     import typing_extensions
 
-    from ._models import ChatToken
+    from ._channel_models import ChatToken
 
     # The token type of the family that minted it. A bare ``BatchSuccess`` is a chat token's (a PEP 696 default, which
     # only type checkers read: at run time no TypeVar needs it, and typing_extensions is not a dependency).

@@ -12,10 +12,10 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._api_tokens import ApiTokens
+from ._api_tokens import ApiTokens, ProjectTokens
 from ._budget import TokenBucket
 from ._chain import Credentials, EncodeBody, build_chain, decode_errors
-from ._chat_tokens import ChatTokens
+from ._channel_tokens import ChatTokens, PubSubTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
@@ -118,7 +118,9 @@ class SignalWireClient:
         self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
         self._closed = False
         self.api_tokens = ApiTokens(self)
+        self.project_tokens = ProjectTokens(self)
         self.chat_tokens = ChatTokens(self)
+        self.pubsub_tokens = PubSubTokens(self)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:

@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from ._channel_models import ChannelTokenRequest
 from ._errors import UnexpectedResponseError
 from ._http import Response
-from ._models import ChatTokenRequest, CreateApiTokenRequest, UpdateApiTokenRequest
+from ._models import CreateApiTokenRequest, UpdateApiTokenRequest
 
-__all__ = ["converter", "form_fields", "make_converter", "structure_body"]
+__all__ = ["converter", "form_fields", "make_converter", "structure_body", "unstructure_channel_request"]
 
 T = TypeVar("T")
 
@@ -23,7 +24,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(
         UpdateApiTokenRequest, make_dict_unstructure_fn(UpdateApiTokenRequest, conv, _cattrs_omit_if_default=True)
     )
-    conv.register_unstructure_hook(ChatTokenRequest, _unstructure_chat_request)
+    # Chat and PubSub requests (one schema) and any subclass: a predicate, since cattrs matches hooks by exact class.
+    conv.register_unstructure_hook_func(_is_channel_request, unstructure_channel_request)
     conv.register_unstructure_hook(
         CreateApiTokenRequest,
         make_dict_unstructure_fn(CreateApiTokenRequest, conv, subproject_id=override(omit_if_default=True)),
@@ -32,7 +34,11 @@ def make_converter() -> cattrs.Converter:
     return conv
 
 
-def _unstructure_chat_request(request: ChatTokenRequest) -> dict[str, Any]:
+def _is_channel_request(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, ChannelTokenRequest)
+
+
+def unstructure_channel_request(request: ChannelTokenRequest) -> dict[str, Any]:
     # Written out by hand: it runs once per minted token, and the generated version walks the mapping generically.
     data: dict[str, Any] = {
         "ttl": request.ttl,

@@ -100,3 +100,15 @@ class ThreadedFake:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
+
+
+class Answers:
+    """An attempt middleware that keeps every raw answer the fake gave."""
+
+    def __init__(self) -> None:
+        self.responses: list[Response] = []
+
+    async def __call__(self, request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        self.responses.append(response)
+        return response

@@ -36,20 +36,9 @@ from .conftest import (
     assert_request_matches_spec,
     assert_response_matches_spec,
 )
+from .support import Answers
 
 READ = {"read": True}
-
-
-class Answers:
-    """An attempt middleware that keeps every raw answer the fake gave."""
-
-    def __init__(self) -> None:
-        self.responses: list[Response] = []
-
-    async def __call__(self, request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        self.responses.append(response)
-        return response
 
 
 async def test_the_api_md_walkthrough(client: SignalWireClient, fake: FakeSignalWire) -> None:

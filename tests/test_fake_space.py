@@ -25,18 +25,27 @@ READ = {"read": True}
 API_TOKENS = f"/api/laml/2010-04-01/Accounts/{PROJECT_ID}/tokens"
 API_TOKEN = f"{API_TOKENS}/{TOKEN_ID}"
 CHAT_TOKENS = "/api/chat/tokens"
+PROJECT_TOKENS = "/api/project/tokens"
 SERVED = {
     "create_token": "api_tokens.create",
     "update_token": "api_tokens.update",
     "delete_token": "api_tokens.delete",
+    "project_create_token": "project_tokens.create",
+    "project_update_token": "project_tokens.update",
+    "project_delete_token": "project_tokens.delete",
     "create_chat_token": "chat_tokens.create",
+    "pubsub_create_token": "pubsub_tokens.create",
 }
 # A request of each operation that the space would accept.
 VALID: dict[str, tuple[str, str, FormBody | JsonBody | None]] = {
     "api_tokens.create": ("POST", API_TOKENS, FormBody((("name", "n"), ("permissions", "chat")))),
     "api_tokens.update": ("PATCH", API_TOKEN, JsonBody({"name": "renamed"})),
     "api_tokens.delete": ("DELETE", API_TOKEN, None),
+    "project_tokens.create": ("POST", PROJECT_TOKENS, JsonBody({"name": "n", "permissions": ["chat"]})),
+    "project_tokens.update": ("PATCH", f"{PROJECT_TOKENS}/{TOKEN_ID}", JsonBody({"name": "renamed"})),
+    "project_tokens.delete": ("DELETE", f"{PROJECT_TOKENS}/{TOKEN_ID}", None),
     "chat_tokens.create": ("POST", CHAT_TOKENS, JsonBody({"ttl": 1, "channels": {"c": READ}})),
+    "pubsub_tokens.create": ("POST", "/api/pubsub/tokens", JsonBody({"ttl": 1, "channels": {"c": READ}})),
 }
 
 

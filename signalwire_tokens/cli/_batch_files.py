@@ -12,8 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, TextIO
 
+from .._channel_models import ChatTokenRequest
 from .._convert import converter
-from .._models import ChatTokenRequest
 from ._credentials import UsageError
 
 __all__ = ["STDIO", "LineSet", "Spool", "open_input", "open_output", "same_file", "scan_output"]

@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 import attrs
 
+from .._channel_models import ChatTokenRequest
 from .._errors import InvalidRequestError
-from .._models import ChatTokenRequest
 
 __all__ = ["FIELDS", "InputError", "RowReader", "parse_channel"]
 

@@ -20,8 +20,9 @@ from typing import Any, TextIO
 import attrs
 
 from .._batch import BatchStream
+from .._channel_models import ChatToken, ChatTokenRequest
 from .._errors import ApiError, AuthenticationError, PermissionDeniedError, SignalWireError, TransportError
-from .._models import BatchItem, ChatToken, ChatTokenRequest
+from .._models import BatchItem
 from ._batch_files import STDIO, LineSet, Spool, open_input, open_output, same_file, scan_output
 from ._batch_input import InputError, RowReader
 from ._credentials import UsageError, make_client
@@ -192,7 +193,7 @@ async def run_batch(args: argparse.Namespace) -> int:
 
 async def _mint(
     args: argparse.Namespace,
-    create_many: Callable[..., BatchStream],
+    create_many: Callable[..., BatchStream[ChatToken]],
     spool: Spool,
     stop: _Stop,
     out: TextIO,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .._channel_models import ChatTokenRequest
 from .._errors import NotFoundError
 from .._http import Handler, Request, Response
-from .._models import ChatTokenRequest
 from .._retry import RetryPolicy
 from ..testing import FakeSignalWire
 from ._progress import Progress

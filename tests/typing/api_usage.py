@@ -17,6 +17,8 @@ from signalwire_tokens import (
     ChatTokenRequest,
     Handler,
     Permission,
+    PubSubToken,
+    PubSubTokenRequest,
     RateLimitError,
     Request,
     Response,
@@ -101,8 +103,22 @@ async def usage() -> None:
                 if isinstance(item, BatchFailure):
                     failed: SignalWireError = item.error
                     assert failed.message
+    await families()
     from_env: SignalWireClient = SignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     await from_env.aclose()
     policy = RetryPolicy(deadline=10.0, budget=RetryBudget(capacity=100))
     with fast_retries(max_attempts=2):
         assert policy.budget is not None
+
+
+async def families() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        project: ApiToken = await client.project_tokens.create("ci", ["chat"])
+        await client.project_tokens.delete(project.id)
+        pubsub: PubSubToken = await client.pubsub_tokens.create(ttl=5, channels={"news": {"read": True}})
+        assert pubsub.expires_at.tzinfo is not None
+        batch = [PubSubTokenRequest(ttl=5, channels={"news": {"read": True}}, member_id="m")]
+        async for item in client.pubsub_tokens.create_many(batch):
+            if item.ok:
+                minted: PubSubToken = item.token
+                assert minted.token

@@ -135,6 +135,10 @@ class FakeSignalWire:
         return self._space.tokens.chat_tokens_minted
 
     @property
+    def pubsub_tokens_minted(self) -> int:
+        return self._space.tokens.pubsub_tokens_minted
+
+    @property
     def faults_injected(self) -> Counter[str]:
         """How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3, "rate_limited": 2}``."""
         return self._space.faults_injected

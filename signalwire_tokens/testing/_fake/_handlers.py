@@ -14,19 +14,28 @@ from typing import Any
 
 import attrs
 
-from ..._models import (
+from ..._channel_models import (
     MAX_CHANNEL_NAME,
     MAX_CHANNELS,
     MAX_MEMBER_ID,
     MAX_STATE_CHARS,
     MAX_TTL_MINUTES,
-    Permission,
     state_size,
 )
+from ..._models import Permission
 from ._bodies import Answer, Refusal
 from ._jwt import ChatTokenSigner
 
-__all__ = ["Handler", "Tokens", "create_api_token", "create_chat_token", "delete_api_token", "update_api_token"]
+__all__ = [
+    "Handler",
+    "Tokens",
+    "create_api_token",
+    "create_chat_token",
+    "create_project_token",
+    "create_pubsub_token",
+    "delete_api_token",
+    "update_api_token",
+]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PERMISSIONS = frozenset(p.value for p in Permission)
@@ -35,12 +44,14 @@ _MISSING = "missing_required_parameter"
 
 @attrs.define
 class Tokens:
-    """What the fake space holds: the API tokens it created and the chat tokens it minted."""
+    """What the fake space holds: the API tokens it created (through either API: they are the project's one set of
+    tokens) and how many chat and PubSub tokens it minted."""
 
     signer: ChatTokenSigner
     #: The API tokens that exist, by id: ``{"id", "name", "permissions", "token"}``.
     api_tokens: dict[str, dict[str, Any]] = attrs.Factory(dict)
     chat_tokens_minted: int = 0
+    pubsub_tokens_minted: int = 0
 
 
 Handler = Callable[[Tokens, Mapping[str, str], Any], Answer]
@@ -87,21 +98,33 @@ def _first(form: list[tuple[str, str]], key: str) -> str | None:
     return next((value for name, value in form if name == key), None)
 
 
-def create_api_token(tokens: Tokens, params: Mapping[str, str], form: list[tuple[str, str]]) -> Answer:
-    _refuse_unknown((key for key, _ in form), frozenset({"name", "permissions", "subproject_id"}))
-    name = _name(_first(form, "name"))
-    permissions = _permissions([value for key, value in form if key == "permissions"], required=True)
-    subproject = _first(form, "subproject_id")
-    if subproject is not None and not _UUID.fullmatch(subproject):
-        raise _invalid("subproject_id", "Subproject must be a valid UUID")
+_CREATE_FIELDS = frozenset({"name", "permissions", "subproject_id"})
+
+
+def _create_token(tokens: Tokens, name: Any, permissions: Any, subproject: Any) -> Answer:
     token: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "name": name,
-        "permissions": permissions,
+        "name": _name(name),
+        "permissions": _permissions(permissions, required=True),
         "token": f"PT{secrets.token_hex(24)}",
     }
+    if subproject is not None and not (isinstance(subproject, str) and _UUID.fullmatch(subproject)):
+        raise _invalid("subproject_id", "Subproject must be a valid UUID")
     tokens.api_tokens[token["id"]] = token
     return Answer.json(200, token)
+
+
+def create_api_token(tokens: Tokens, params: Mapping[str, str], form: list[tuple[str, str]]) -> Answer:
+    """The compatibility API's create: form fields, ``permissions`` repeated once per value."""
+    _refuse_unknown((key for key, _ in form), _CREATE_FIELDS)
+    permissions = [value for key, value in form if key == "permissions"]
+    return _create_token(tokens, _first(form, "name"), permissions, _first(form, "subproject_id"))
+
+
+def create_project_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+    """The platform API's create: a JSON object of the same fields."""
+    _refuse_unknown(data, _CREATE_FIELDS)
+    return _create_token(tokens, data.get("name"), data.get("permissions", []), data.get("subproject_id"))
 
 
 def update_api_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
@@ -148,7 +171,8 @@ def _channels(channels: Any) -> dict[str, dict[str, bool]]:
     return channels
 
 
-def create_chat_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+def _mint(tokens: Tokens, data: dict[str, Any]) -> str:
+    """The JWT for a chat or PubSub token request (one schema for both), after the documented checks."""
     _refuse_unknown(data, frozenset({"ttl", "channels", "member_id", "state"}))
     for required in ("ttl", "channels"):
         if required not in data:
@@ -163,5 +187,16 @@ def create_chat_token(tokens: Tokens, params: Mapping[str, str], data: dict[str,
         raise _invalid("state", "state must be a JSON object")
     if state_size(state) > MAX_STATE_CHARS:
         raise _invalid("state", f"state must be at most {MAX_STATE_CHARS} characters")
+    return tokens.signer.mint(ttl, channels, member_id, state)
+
+
+def create_chat_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+    token = _mint(tokens, data)
     tokens.chat_tokens_minted += 1
-    return Answer.json(200, {"token": tokens.signer.mint(ttl, channels, member_id, state)})
+    return Answer.json(200, {"token": token})
+
+
+def create_pubsub_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
+    token = _mint(tokens, data)
+    tokens.pubsub_tokens_minted += 1
+    return Answer.json(200, {"token": token})

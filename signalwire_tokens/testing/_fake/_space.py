@@ -20,7 +20,16 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._bodies import DROP, JSON, Answer, Dropped, Family, Refusal, error_answer
 from ._faults import FaultQueue, SlidingWindow
-from ._handlers import Handler, Tokens, create_api_token, create_chat_token, delete_api_token, update_api_token
+from ._handlers import (
+    Handler,
+    Tokens,
+    create_api_token,
+    create_chat_token,
+    create_project_token,
+    create_pubsub_token,
+    delete_api_token,
+    update_api_token,
+)
 from ._jwt import ChatTokenSigner
 from ._recorder import RecordedRequest, Recorder
 
@@ -42,16 +51,32 @@ class Operation:
     handler: Handler
 
 
-OperationName = Literal["api_tokens.create", "api_tokens.update", "api_tokens.delete", "chat_tokens.create"]
+OperationName = Literal[
+    "api_tokens.create",
+    "api_tokens.update",
+    "api_tokens.delete",
+    "project_tokens.create",
+    "project_tokens.update",
+    "project_tokens.delete",
+    "chat_tokens.create",
+    "pubsub_tokens.create",
+]
 _API_TOKENS = "/api/laml/2010-04-01/Accounts/(?P<account_sid>[^/]+)/tokens"
 _API_TOKEN = _API_TOKENS + "/(?P<token_id>[^/]+)"
+_PROJECT_TOKEN = "/api/project/tokens/(?P<token_id>[^/]+)"
 _COMPATIBILITY, _PLATFORM = Family.COMPATIBILITY, Family.PLATFORM
 
 OPERATIONS = (
     Operation("api_tokens.create", "POST", re.compile(_API_TOKENS), _COMPATIBILITY, FORM, create_api_token),
     Operation("api_tokens.update", "PATCH", re.compile(_API_TOKEN), _COMPATIBILITY, JSON, update_api_token),
     Operation("api_tokens.delete", "DELETE", re.compile(_API_TOKEN), _COMPATIBILITY, None, delete_api_token),
+    Operation(
+        "project_tokens.create", "POST", re.compile("/api/project/tokens"), _PLATFORM, JSON, create_project_token
+    ),
+    Operation("project_tokens.update", "PATCH", re.compile(_PROJECT_TOKEN), _PLATFORM, JSON, update_api_token),
+    Operation("project_tokens.delete", "DELETE", re.compile(_PROJECT_TOKEN), _PLATFORM, None, delete_api_token),
     Operation("chat_tokens.create", "POST", re.compile("/api/chat/tokens"), _PLATFORM, JSON, create_chat_token),
+    Operation("pubsub_tokens.create", "POST", re.compile("/api/pubsub/tokens"), _PLATFORM, JSON, create_pubsub_token),
 )
 
 

@@ -1,0 +1,117 @@
+"""``client.chat_tokens`` and ``client.pubsub_tokens``: mint tokens on channels one at a time or in concurrent
+batches (the platform REST API). The two families share one schema; only the path and the classes differ."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from ._batch import BatchStream, Progress
+from ._channel_models import (
+    ChannelsInput,
+    ChannelToken,
+    ChannelTokenRequest,
+    ChatToken,
+    ChatTokenRequest,
+    PubSubToken,
+    PubSubTokenRequest,
+)
+from ._convert import structure_body, unstructure_channel_request
+from ._http import NO_EXTENSIONS, Extensions, JsonBody
+
+if TYPE_CHECKING:
+    from ._client import SignalWireClient
+
+__all__ = ["ChannelTokens", "ChatTokens", "PubSubTokens"]
+
+RequestT = TypeVar("RequestT", bound=ChannelTokenRequest)
+TokenT = TypeVar("TokenT", bound=ChannelToken)
+
+
+@attrs.frozen
+class _MintedBody:
+    """The documented success body of both families: ``{"token": "<JWT>"}``."""
+
+    token: str = attrs.field(repr=False)
+
+
+class ChannelTokens(Generic[RequestT, TokenT]):
+    """One family of tokens on channels: ``POST`` to ``path``, with ``request_class`` in and ``token_class`` out."""
+
+    def __init__(
+        self,
+        client: SignalWireClient,
+        path: str,
+        operation: str,
+        request_class: type[RequestT],
+        token_class: type[TokenT],
+    ) -> None:
+        self._client = client
+        self._url = client.url(path)
+        self._operation = operation
+        self._request_class = request_class
+        self._token_class = token_class
+
+    async def create(
+        self,
+        ttl: int,
+        channels: ChannelsInput,
+        member_id: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> TokenT:
+        """Mint one token valid for ``ttl`` minutes on ``channels``."""
+        return await self.mint(self._request_class(ttl, channels, member_id, state))
+
+    async def mint(self, request: ChannelTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> TokenT:
+        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain, such as a
+        batch's flow control)."""
+        # Taken before sending, so expires_at is never later than the expiry the API sets.
+        sent_at = datetime.now(timezone.utc)
+        body = JsonBody(unstructure_channel_request(request))
+        response = await self._client.send("POST", self._url, self._operation, body=body, extensions=extensions)
+        minted = structure_body(response, _MintedBody)
+        return self._token_class(minted.token, request.member_id, sent_at + timedelta(minutes=request.ttl))
+
+    def create_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> BatchStream[TokenT]:
+        """Mint many tokens, at most ``concurrency`` at once, yielding a :class:`BatchItem` as each completes.
+
+        The input (requests, or dicts of their fields) is pulled lazily; a failed item carries its error instead of
+        raising; stopping early cancels whatever is in flight. ``max_rate`` caps the requests started per second
+        (retries included); a 429 halves the concurrency, which then grows back by one per round of successes.
+        ``progress`` is called with a :class:`BatchProgress` after each item; ``ordered=True`` yields in input
+        order (an item finished early waits, at most ``concurrency`` of them).
+        """
+        return BatchStream(
+            self.mint,
+            requests,
+            request_class=self._request_class,
+            concurrency=concurrency,
+            max_rate=max_rate,
+            progress=progress,
+            ordered=ordered,
+        )
+
+
+class ChatTokens(ChannelTokens[ChatTokenRequest, ChatToken]):
+    """``POST /api/chat/tokens``."""
+
+    def __init__(self, client: SignalWireClient) -> None:
+        super().__init__(client, "/api/chat/tokens", "chat_tokens.create", ChatTokenRequest, ChatToken)
+
+
+class PubSubTokens(ChannelTokens[PubSubTokenRequest, PubSubToken]):
+    """``POST /api/pubsub/tokens``: the chat token's schema, limits and batches."""
+
+    def __init__(self, client: SignalWireClient) -> None:
+        super().__init__(client, "/api/pubsub/tokens", "pubsub_tokens.create", PubSubTokenRequest, PubSubToken)
