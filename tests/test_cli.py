@@ -457,5 +457,48 @@ def test_the_readme_command_lines_run(
         if argv[1:3] == ["api-token", "create"]:
             token_id = json.loads(out)["id"]
         ran.append(argv[1])
-    assert len(ran) == 6
+    assert len(ran) == 8
     assert len((tmp_path / "tokens.jsonl").read_text().splitlines()) == 2
+
+
+def test_project_token_commands_use_the_platform_api(
+    space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "project-token", "create", "--name", "ci", "--permission", "chat", *creds)
+    token = json.loads(out)
+    assert code == 0 and token["permissions"] == ["chat"]
+    code, out, _ = run(capsys, "project-token", "update", token["id"], "--permission", "video", *creds)
+    assert (code, json.loads(out)["permissions"]) == (0, ["video"])
+    code, out, _ = run(capsys, "project-token", "delete", token["id"], *creds)
+    assert (code, json.loads(out)) == (0, {"id": token["id"], "deleted": True})
+    assert [r.operation for r in space.fake.requests] == [
+        "project_tokens.create",
+        "project_tokens.update",
+        "project_tokens.delete",
+    ]
+
+
+def test_pubsub_token_create_and_batch(
+    space: ThreadedFake, creds: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "pubsub-token", "create", "--ttl", "5", "--channel", "news", "--member-id", "a", *creds)
+    assert code == 0 and json.loads(out)["member_id"] == "a"
+    source = write(tmp_path / "in.csv", ["member_id", "b", "c"])
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys,
+        "pubsub-token",
+        "batch",
+        "--input",
+        str(source),
+        "--output",
+        str(target),
+        "--ttl",
+        "5",
+        "--channel",
+        "news:rw",
+        *creds,
+    )
+    assert code == 0 and "2 of 2 PubSub tokens minted" in err
+    assert [json.loads(line)["member_id"] for line in target.read_text().splitlines()] == ["b", "c"]
+    assert (space.fake.pubsub_tokens_minted, space.fake.chat_tokens_minted) == (3, 0)

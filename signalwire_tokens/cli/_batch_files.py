@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, TextIO
 
-from .._channel_models import ChatTokenRequest
+from .._channel_models import ChannelTokenRequest
 from .._convert import converter
 from ._credentials import UsageError
 
@@ -124,11 +124,11 @@ class Spool:
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.rows = 0
 
-    def add(self, line: int, request: ChatTokenRequest) -> None:
+    def add(self, line: int, request: ChannelTokenRequest) -> None:
         self._file.write(json.dumps([line, converter.unstructure(request)], separators=(",", ":")) + "\n")
         self.rows += 1
 
-    def __iter__(self) -> Iterator[tuple[int, ChatTokenRequest]]:
+    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest]]:
         self._file.seek(0)
         for text in self._file:
             line, fields = json.loads(text)
@@ -138,5 +138,5 @@ class Spool:
         self._file.close()
 
 
-def _request(fields: dict[str, Any]) -> ChatTokenRequest:
-    return ChatTokenRequest(fields["ttl"], fields["channels"], fields.get("member_id"), fields.get("state"))
+def _request(fields: dict[str, Any]) -> ChannelTokenRequest:
+    return ChannelTokenRequest(fields["ttl"], fields["channels"], fields.get("member_id"), fields.get("state"))

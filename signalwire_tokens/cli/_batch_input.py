@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from .._channel_models import ChatTokenRequest
+from .._channel_models import ChannelTokenRequest
 from .._errors import InvalidRequestError
 
 __all__ = ["FIELDS", "InputError", "RowReader", "parse_channel"]
@@ -122,7 +122,7 @@ class RowReader:
         self._format = fmt
         self._defaults = dict(defaults)
 
-    def __iter__(self) -> Iterator[tuple[int, ChatTokenRequest | InputError]]:
+    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest | InputError]]:
         rows = self._csv_rows() if self._format == "csv" else self._jsonl_rows()
         for line, fields in rows:
             yield line, fields if isinstance(fields, InputError) else self._request(line, fields)
@@ -180,7 +180,7 @@ class RowReader:
             except _Bad as bad:
                 yield start, self._error(start, bad.field, str(bad))
 
-    def _request(self, line: int, fields: dict[str, Any]) -> ChatTokenRequest | InputError:
+    def _request(self, line: int, fields: dict[str, Any]) -> ChannelTokenRequest | InputError:
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             return self._error(line, unknown[0], f"unknown field (the fields are {', '.join(FIELDS)})")
@@ -190,7 +190,7 @@ class RowReader:
                 return self._error(line, required, f"missing (give it in every row, or {option} for all of them)")
         fields["ttl"] = _ttl(fields["ttl"])
         try:
-            return ChatTokenRequest(**fields)
+            return ChannelTokenRequest(**fields)
         except InvalidRequestError as error:
-            # The row's fields are ChatTokenRequest's arguments, so the error's field is the row's field.
+            # The row's fields are ChannelTokenRequest's arguments, so the error's field is the row's field.
             return self._error(line, error.field, error.message)

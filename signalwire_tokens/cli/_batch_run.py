@@ -1,4 +1,5 @@
-"""``chat-token batch``: check every row, then mint, writing one result line per row in input order.
+"""``chat-token batch`` and ``pubsub-token batch``: check every row, then mint, writing one result line per row in
+input order.
 
 Nothing is reported that was not written: the summary counts result lines. A 401 or 403 (or an API that cannot be
 reached before any row was minted) stops the batch at once. The first Ctrl-C or SIGTERM stops taking new rows and
@@ -20,7 +21,7 @@ from typing import Any, TextIO
 import attrs
 
 from .._batch import BatchStream
-from .._channel_models import ChatToken, ChatTokenRequest
+from .._channel_models import ChannelToken, ChannelTokenRequest
 from .._errors import ApiError, AuthenticationError, PermissionDeniedError, SignalWireError, TransportError
 from .._models import BatchItem
 from ._batch_files import STDIO, LineSet, Spool, open_input, open_output, same_file, scan_output
@@ -28,14 +29,14 @@ from ._batch_input import InputError, RowReader
 from ._credentials import UsageError, make_client
 from ._progress import Progress
 
-__all__ = ["FAILED", "OK", "USAGE", "chat_token_json", "error_json", "run_batch"]
+__all__ = ["FAILED", "OK", "USAGE", "channel_token_json", "error_json", "run_batch"]
 
 OK, FAILED, USAGE = 0, 1, 2
 SHOWN_ERRORS = 20
 _INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 
 
-def chat_token_json(token: ChatToken) -> dict[str, Any]:
+def channel_token_json(token: ChannelToken) -> dict[str, Any]:
     return {"token": token.token, "member_id": token.member_id, "expires_at": token.expires_at.isoformat()}
 
 
@@ -48,7 +49,7 @@ def error_json(error: SignalWireError) -> dict[str, Any]:
 
 def _result_line(line: int, item: BatchItem) -> str:
     if item.ok:
-        return json.dumps({"line": line, **chat_token_json(item.token)}) + "\n"
+        return json.dumps({"line": line, **channel_token_json(item.token)}) + "\n"
     return json.dumps({"line": line, "member_id": item.request.member_id, "error": error_json(item.error)}) + "\n"
 
 
@@ -105,9 +106,9 @@ class _Tally:
         else:
             self.api_errors += 1
 
-    def summary(self, total: int, output: str) -> str:
+    def summary(self, noun: str, total: int, output: str) -> str:
         failed = self.api_errors + self.budget_refused
-        text = f"{self.minted:,} of {total:,} chat tokens minted, {failed:,} failed"
+        text = f"{self.minted:,} of {total:,} {noun} minted, {failed:,} failed"
         if failed:
             text += (
                 f" ({self.api_errors:,} refused by the API, {self.budget_refused:,} not retried: retry budget spent)"
@@ -118,7 +119,7 @@ class _Tally:
 
 
 def _resume_command(args: argparse.Namespace) -> str:
-    words = ["signalwire-tokens", "chat-token", "batch", "--input", args.input, "--output", args.output]
+    words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
     for option, value in (("--format", args.format), ("--ttl", args.ttl), ("--max-rate", args.max_rate)):
         if value is not None:
             words += [option, str(value)]
@@ -142,7 +143,7 @@ class _Stop:
         else:
             self.task.cancel()
 
-    def rows(self, spool: Spool, lines: collections.deque[int]) -> Iterator[ChatTokenRequest]:
+    def rows(self, spool: Spool, lines: collections.deque[int]) -> Iterator[ChannelTokenRequest]:
         for line, request in spool:
             if self.signal is not None:
                 return
@@ -172,7 +173,8 @@ async def run_batch(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop, signum)
     try:
         async with client:
-            fatal = await _mint(args, client.chat_tokens.create_many, spool, stop, out, tally)
+            tokens = client.chat_tokens if args.command == "chat-token" else client.pubsub_tokens
+            fatal = await _mint(args, tokens.create_many, spool, stop, out, tally)
     except asyncio.CancelledError:
         pass  # the second signal: what was written stays written
     finally:
@@ -181,7 +183,8 @@ async def run_batch(args: argparse.Namespace) -> int:
         spool.close()
         if out is not sys.stdout:
             out.close()
-    print(tally.summary(spool.rows + skipped, args.output), file=sys.stderr)
+    noun = "chat tokens" if args.command == "chat-token" else "PubSub tokens"
+    print(tally.summary(noun, spool.rows + skipped, args.output), file=sys.stderr)
     if fatal is not None:
         print(f"signalwire-tokens: stopped: {type(fatal).__name__}: {fatal}", file=sys.stderr)
         return FAILED
@@ -193,7 +196,7 @@ async def run_batch(args: argparse.Namespace) -> int:
 
 async def _mint(
     args: argparse.Namespace,
-    create_many: Callable[..., BatchStream[ChatToken]],
+    create_many: Callable[..., BatchStream[Any]],
     spool: Spool,
     stop: _Stop,
     out: TextIO,

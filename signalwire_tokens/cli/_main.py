@@ -1,4 +1,5 @@
-"""``signalwire-tokens``: API tokens, chat tokens, batches, a fake space and an offline demo from the shell.
+"""``signalwire-tokens``: API tokens, chat and PubSub tokens, batches, a fake space and an offline demo from the
+shell.
 
 Exit codes: 0 done; 1 the API refused, or a batch had failures (with a summary); 2 usage or input errors; 130 or
 143 a batch interrupted by SIGINT or SIGTERM. Secrets are printed only where they are the requested output (a
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from .._errors import InvalidRequestError, SignalWireError
 from .._models import ApiToken
-from ._batch_run import FAILED, OK, USAGE, chat_token_json, run_batch
+from ._batch_run import FAILED, OK, USAGE, channel_token_json, run_batch
 from ._credentials import UsageError, make_client
 from ._parser import build_parser
 
@@ -30,31 +31,33 @@ def _api_token_json(token: ApiToken) -> str:
 
 async def _api_token(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
+        tokens = client.api_tokens if args.command == "api-token" else client.project_tokens
         if args.action == "create":
-            print(_api_token_json(await client.api_tokens.create(args.name, args.permissions, args.subproject_id)))
+            print(_api_token_json(await tokens.create(args.name, args.permissions, args.subproject_id)))
         elif args.action == "update":
-            updated = await client.api_tokens.update(args.token_id, name=args.name, permissions=args.permissions)
+            updated = await tokens.update(args.token_id, name=args.name, permissions=args.permissions)
             print(_api_token_json(updated))
         else:
-            await client.api_tokens.delete(args.token_id)
+            await tokens.delete(args.token_id)
             print(json.dumps({"id": args.token_id, "deleted": True}))
     return OK
 
 
-async def _chat_create(args: argparse.Namespace) -> int:
+async def _mint_one(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
-        token = await client.chat_tokens.create(
+        tokens = client.chat_tokens if args.command == "chat-token" else client.pubsub_tokens
+        token = await tokens.create(
             ttl=args.ttl, channels=dict(args.channels), member_id=args.member_id, state=args.state
         )
-    print(json.dumps(chat_token_json(token)))
+    print(json.dumps(channel_token_json(token)))
     return OK
 
 
 async def _run(args: argparse.Namespace) -> int:
-    if args.command == "api-token":
+    if args.command in ("api-token", "project-token"):
         return await _api_token(args)
-    if args.command == "chat-token":
-        return await (_chat_create(args) if args.action == "create" else run_batch(args))
+    if args.command in ("chat-token", "pubsub-token"):
+        return await (_mint_one(args) if args.action == "create" else run_batch(args))
     if args.command == "fake-space":
         from ._serve import serve
 

@@ -52,8 +52,8 @@ def _share(text: str) -> float:
 CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
 
 
-def _api_token_commands(commands: Any) -> None:
-    api = commands.add_parser("api-token", help="create, update or delete project API tokens")
+def _api_token_commands(commands: Any, command: str, api_name: str) -> None:
+    api = commands.add_parser(command, help=f"create, update or delete API tokens through the {api_name}")
     actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
     permissions = [p.value for p in Permission]
     create = actions.add_parser("create", help="create an API token (prints it as JSON, with its secret)")
@@ -74,17 +74,17 @@ def _api_token_commands(commands: Any) -> None:
         add_credential_options(sub)
 
 
-def _chat_token_commands(commands: Any) -> None:
-    chat = commands.add_parser("chat-token", help="mint chat tokens, one or a batch")
+def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
+    chat = commands.add_parser(command, help=f"mint {noun}s, one or a batch")
     actions = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
-    one = actions.add_parser("create", help="mint one chat token (prints it as JSON)")
+    one = actions.add_parser("create", help=f"mint one {noun} (prints it as JSON)")
     one.add_argument("--ttl", type=int, required=True, help="minutes, 1..43200")
     one.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
     one.add_argument("--member-id", help="who the token is for (<= 250 characters; default: a random one)")
     one.add_argument("--state", type=_json_object, help="a JSON object the token carries (<= 2,000 characters)")
     batch = actions.add_parser(
         "batch",
-        help="mint a chat token per row of a JSON Lines or CSV file",
+        help=f"mint a {noun} per row of a JSON Lines or CSV file",
         description="Every row is checked before anything is minted; results are written in input order, one JSON"
         " line per row. Ctrl-C finishes the requests in flight and says how to --resume.",
     )
@@ -123,14 +123,16 @@ def _fake_space_commands(commands: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signalwire-tokens",
-        description="SignalWire API tokens and chat tokens from the shell, a fake space, and an offline demo.",
+        description="SignalWire API tokens, chat and PubSub tokens from the shell, a fake space, and an offline demo.",
         epilog="Exit codes: 0 done; 1 the API refused, or a batch had failures; 2 usage or input errors;"
         " 130/143 a batch interrupted by SIGINT/SIGTERM (resume it with --resume).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _api_token_commands(commands)
-    _chat_token_commands(commands)
+    _api_token_commands(commands, "api-token", "compatibility API")
+    _api_token_commands(commands, "project-token", "platform API (/api/project/tokens)")
+    _channel_token_commands(commands, "chat-token", "chat token")
+    _channel_token_commands(commands, "pubsub-token", "PubSub token")
     _fake_space_commands(commands)
     commands.add_parser("demo", help="an offline tour against the embedded fake space")
     return parser
