@@ -5,6 +5,7 @@ import logging
 from ._batch import BatchProgress, BatchStream
 from ._batch_item import BatchFailure, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
+from ._cache import ChatTokenCache
 from ._client import SignalWireClient
 from ._errors import (
     ApiError,
@@ -43,6 +44,7 @@ __all__ = [
     "BatchSuccess",
     "ChannelPermissions",
     "ChatToken",
+    "ChatTokenCache",
     "ChatTokenRequest",
     "ConnectError",
     "ConnectTimeoutError",

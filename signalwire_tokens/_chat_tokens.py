@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._batch import BatchStream, Progress
+from ._cache import ChatTokenCache
 from ._convert import converter, structure_body
 from ._http import NO_EXTENSIONS, Extensions, JsonBody
 from ._models import ChannelsInput, ChatToken, ChatTokenRequest
@@ -78,3 +80,17 @@ class ChatTokens:
         return BatchStream(
             self.mint, requests, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
         )
+
+    def cache(
+        self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time
+    ) -> ChatTokenCache[ChatToken]:
+        """A :class:`ChatTokenCache` minting through this client, closed when the client closes.
+
+        ``refresh_margin``: seconds of life left at which a token is refreshed in the background (None: the larger
+        of 60 seconds and 20 % of its ttl); ``clock``: the POSIX time expiries are judged by.
+        """
+        cache = ChatTokenCache(
+            self.mint, ChatTokenRequest, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+        )
+        self._client._closables.add(cache)
+        return cache
