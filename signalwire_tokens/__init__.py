@@ -6,6 +6,7 @@ import logging
 from ._batch import BatchProgress, BatchStream
 from ._batch_item import BatchFailure, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
+from ._cache import ChatTokenCache
 from ._channel_models import (
     ChannelPermissions,
     ChannelToken,
@@ -55,6 +56,7 @@ __all__ = [
     "ChannelToken",
     "ChannelTokenRequest",
     "ChatToken",
+    "ChatTokenCache",
     "ChatTokenRequest",
     "ConnectError",
     "ConnectTimeoutError",

@@ -3,13 +3,15 @@ batches (the platform REST API). The two families share one schema; only the pat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from ._batch import BatchStream, Progress
+from ._cache import ChatTokenCache
 from ._channel_models import (
     ChannelsInput,
     ChannelToken,
@@ -101,6 +103,20 @@ class ChannelTokens(Generic[RequestT, TokenT]):
             progress=progress,
             ordered=ordered,
         )
+
+    def cache(
+        self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time
+    ) -> ChatTokenCache[TokenT]:
+        """A :class:`ChatTokenCache` minting this family's tokens through this client, closed when the client closes.
+
+        ``refresh_margin``: seconds of life left at which a token is refreshed in the background (None: the larger
+        of 60 seconds and 20 % of its ttl); ``clock``: the POSIX time expiries are judged by.
+        """
+        cache = ChatTokenCache(
+            self.mint, self._request_class, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+        )
+        self._client._closables.add(cache)
+        return cache
 
 
 class ChatTokens(ChannelTokens[ChatTokenRequest, ChatToken]):

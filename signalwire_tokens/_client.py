@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
+import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -30,6 +31,10 @@ __all__ = ["SignalWireClient"]
 
 _ENV = {"space": "SIGNALWIRE_SPACE", "project_id": "SIGNALWIRE_PROJECT_ID", "api_token": "SIGNALWIRE_API_TOKEN"}
 _USER_AGENT = f"signalwire-tokens/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
+
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
 
 
 def _check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
@@ -117,6 +122,9 @@ class SignalWireClient:
         )
         self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
         self._closed = False
+        #: Closed with the client, before its transport (the token caches made from it). Weak: a cache its user
+        #: dropped is not kept alive by the client.
+        self._closables: weakref.WeakSet[_Closable] = weakref.WeakSet()
         self.api_tokens = ApiTokens(self)
         self.project_tokens = ProjectTokens(self)
         self.chat_tokens = ChatTokens(self)
@@ -176,10 +184,12 @@ class SignalWireClient:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the transport, whether the client made it or was given it (a ``session=`` passed in is left
-        open). Safe to call twice."""
+        """Close the token caches made from this client, then the transport, whether the client made it or was
+        given it (a ``session=`` passed in is left open). Safe to call twice."""
         if not self._closed:
             self._closed = True
+            for closable in list(self._closables):
+                await closable.aclose()
             await self._transport.aclose()
 
     async def __aenter__(self) -> SignalWireClient:

@@ -12,6 +12,7 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
 EXPECTED = {
     "aiohttp_app.py": "GET /chat-token/session-42 -> 200, token for member 'session-42'",
     "fastapi_app.py": "GET /chat-token/bob -> 200, token for member 'bob'",
+    "fastapi_cache.py": "3 page views by 2 users -> 2 chat tokens minted (alice's two share one: True)",
     "bot.py": "bot stopped; 3 tokens minted",
     "batch_from_csv.py": "499 minted, 1 failed",
     "middleware_metrics.py": "attempts: {'chat_tokens.create 200': 5, 'chat_tokens.create 502': 2, "
@@ -25,7 +26,7 @@ def test_every_example_is_covered() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs(name: str) -> None:
-    if name == "fastapi_app.py":
+    if name.startswith("fastapi_"):
         pytest.importorskip("fastapi")
         pytest.importorskip("httpx")
     result = subprocess.run(

@@ -14,6 +14,7 @@ from signalwire_tokens import (
     BatchSuccess,
     ChannelPermissions,
     ChatToken,
+    ChatTokenCache,
     ChatTokenRequest,
     Handler,
     Permission,
@@ -62,6 +63,17 @@ async def readme_batch(client: SignalWireClient) -> None:
             save(item.index, item.token.token)
         else:
             log_failure(item.index, item.request, item.error)
+
+
+async def cached(client: SignalWireClient) -> str:
+    """The README's cache example, typed: one cache per client, a member per user."""
+    cache: ChatTokenCache[ChatToken] = client.chat_tokens.cache(max_entries=1_000, refresh_margin=90.0)
+    chat: ChatToken = await cache.get(ttl=60, channels={"room-1": {"read": True}}, member_id="alice", state=None)
+    dropped: int = cache.invalidate(member_id="alice")
+    counts: tuple[int, int, int] = (cache.hits, cache.misses, cache.refreshes)
+    assert dropped >= 0 and len(cache) <= cache.max_entries and min(counts) >= 0
+    await cache.aclose()
+    return chat.token
 
 
 def another_family(token: ApiToken) -> ApiToken:
