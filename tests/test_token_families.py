@@ -149,3 +149,11 @@ async def test_a_pubsub_fault_body_is_the_platform_apis(fake: FakeSignalWire) ->
         with pytest.raises(UnprocessableEntityError) as info:
             await client.pubsub_tokens.create(ttl=5, channels={"c": READ})
     assert info.value.errors and info.value.errors[0].type == "validation_error"
+
+
+async def test_pubsub_tokens_have_the_same_cache(client: SignalWireClient, fake: FakeSignalWire) -> None:
+    cache = client.pubsub_tokens.cache()
+    first = await cache.get(ttl=60, channels={"news": READ}, member_id="alice")
+    again = await cache.get(ttl=60, channels={"news": READ}, member_id="alice")
+    assert isinstance(first, PubSubToken) and again is first
+    assert (fake.pubsub_tokens_minted, fake.chat_tokens_minted) == (1, 0)
