@@ -39,6 +39,7 @@ from ._errors import (
 )
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
 from ._models import ApiToken, BatchItem, Permission
+from ._ratelimit import LocalRateLimit, RateLimiter
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -68,6 +69,7 @@ __all__ = [
     "Handler",
     "InvalidRequestError",
     "JsonBody",
+    "LocalRateLimit",
     "Middleware",
     "NotFoundError",
     "Permission",
@@ -75,6 +77,7 @@ __all__ = [
     "PubSubToken",
     "PubSubTokenRequest",
     "RateLimitError",
+    "RateLimiter",
     "Request",
     "RequestTimeoutError",
     "Response",

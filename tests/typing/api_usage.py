@@ -134,3 +134,12 @@ async def families() -> None:
             if item.ok:
                 minted: PubSubToken = item.token
                 assert minted.token
+
+
+async def rate_limits(fake: FakeSignalWire) -> None:
+    """The README's rate-limit recipe."""
+    from signalwire_tokens import LocalRateLimit, RateLimiter
+
+    one_process: RateLimiter = LocalRateLimit(13_800, period=10.1)
+    async with fake.client(rate_limit=one_process) as client:
+        await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
