@@ -29,6 +29,7 @@ from ._errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimiterError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -39,6 +40,8 @@ from ._errors import (
 )
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
 from ._models import ApiToken, BatchItem, Permission
+from ._ratelimit import LocalRateLimit, RateLimiter
+from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -68,6 +71,7 @@ __all__ = [
     "Handler",
     "InvalidRequestError",
     "JsonBody",
+    "LocalRateLimit",
     "Middleware",
     "NotFoundError",
     "Permission",
@@ -75,6 +79,9 @@ __all__ = [
     "PubSubToken",
     "PubSubTokenRequest",
     "RateLimitError",
+    "RateLimiter",
+    "RateLimiterError",
+    "RedisRateLimit",
     "Request",
     "RequestTimeoutError",
     "Response",

@@ -21,6 +21,7 @@ from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
 from ._pacing import pace
+from ._ratelimit import RateLimiter, RateLimitGate
 from ._retry import RetryPolicy
 from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
@@ -59,6 +60,22 @@ def _check_transport(transport: Any, session: Any) -> Transport:
     return cast(Transport, transport)
 
 
+def _check_rate_limit(rate_limit: Any, project_id: str) -> RateLimiter | None:
+    if rate_limit is None:
+        return None
+    if not isinstance(rate_limit, RateLimiter):
+        raise InvalidRequestError(
+            "rate_limit must be a RateLimiter (LocalRateLimit, RedisRateLimit, or an object with async acquire(request)"
+            f" and aclose()), got {type(rate_limit).__name__}",
+            field="rate_limit",
+        )
+    # A limiter shared through a store keys its window by project (RedisRateLimit): the client tells it which.
+    bind_project = getattr(rate_limit, "bind_project", None)
+    if callable(bind_project):
+        bind_project(project_id)
+    return rate_limit
+
+
 class SignalWireClient:
     """An asyncio client for SignalWire's token APIs, safe to share between any number of tasks.
 
@@ -71,7 +88,9 @@ class SignalWireClient:
     and its raw response (an error status included, before it becomes an exception). Credentials are added last,
     and only to a request for the client's own origin, so no middleware can send them elsewhere. ``transport``
     replaces the aiohttp transport with any :class:`Transport` (the fake space's in-memory one, a test double);
-    the client closes it when it closes.
+    the client closes it when it closes. ``rate_limit`` (a :class:`RateLimiter`: :class:`LocalRateLimit` for one
+    process, ``RedisRateLimit`` for a fleet) holds every attempt of a POST, PUT or PATCH until the window allows it;
+    the client closes it too.
     """
 
     def __init__(
@@ -88,6 +107,7 @@ class SignalWireClient:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         transport: Transport | None = None,
+        rate_limit: RateLimiter | None = None,
     ) -> None:
         self.base_url = resolve_base_url(space, base_url)
         self.project_id = check_project_id(project_id)
@@ -103,6 +123,9 @@ class SignalWireClient:
         check_int("max_connections", max_connections, minimum=1)
         credentials = Credentials.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
         self._retry = RetryMiddleware(retry)
+        self.rate_limit = _check_rate_limit(rate_limit, self.project_id)
+        # Only a client with a limiter has the gate in its chain: without one, a call costs nothing more.
+        gate = [RateLimitGate(self.rate_limit)] if self.rate_limit is not None else []
         self._transport: Transport = (
             AiohttpTransport(max_connections=max_connections, session=session)
             if transport is None
@@ -114,7 +137,8 @@ class SignalWireClient:
                 EncodeBody(),
                 self._retry,
                 decode_errors,
-                pace,
+                pace,  # a batch's own pacing first, then the client's window on top
+                *gate,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
                 credentials,
             ],
@@ -184,12 +208,14 @@ class SignalWireClient:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the token caches made from this client, then the transport, whether the client made it or was
-        given it (a ``session=`` passed in is left open). Safe to call twice."""
+        """Close the token caches made from this client, its rate limiter, then the transport, whether the client
+        made it or was given it (a ``session=`` passed in is left open). Safe to call twice."""
         if not self._closed:
             self._closed = True
             for closable in list(self._closables):
                 await closable.aclose()
+            if self.rate_limit is not None:
+                await self.rate_limit.aclose()
             await self._transport.aclose()
 
     async def __aenter__(self) -> SignalWireClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -112,3 +113,39 @@ class Answers:
         response: Response = await call_next(request)
         self.responses.append(response)
         return response
+
+
+class VirtualTime:
+    """A clock and a sleep for code that takes both (``LocalRateLimit(clock=..., sleep=...)``): sleepers wake in
+    the order of their wake times, and time jumps to each wake, so a test of minutes of waiting runs in
+    milliseconds. ``run`` drives the given coroutines until all are done."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._count = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._count += 1
+        heapq.heappush(self._sleepers, (self.now + seconds, self._count, waiter))
+        await waiter
+
+    async def run(self, *coroutines: Any) -> list[Any]:
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        idle = 0
+        while not all(t.done() for t in tasks):
+            idle += 1
+            assert idle < 10_000, "nothing left to wake, yet the tasks are not done"
+            for _ in range(5):  # let every runnable task reach its next sleep
+                await asyncio.sleep(0)
+            while self._sleepers and self._sleepers[0][2].done():  # cancelled sleepers
+                heapq.heappop(self._sleepers)
+            if self._sleepers:
+                wake, _, waiter = heapq.heappop(self._sleepers)
+                self.now = max(self.now, wake)
+                waiter.set_result(None)
+        return await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,198 @@
+"""The client's rate limit in one process: LocalRateLimit's sliding window, and how the client applies a limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from signalwire_tokens import (
+    ChatTokenRequest,
+    DeadlineExceededError,
+    InvalidRequestError,
+    LocalRateLimit,
+    NotFoundError,
+    RateLimiter,
+    RedisRateLimit,
+    Request,
+    RetryPolicy,
+    SignalWireClient,
+    TransportError,
+)
+from signalwire_tokens.testing import FakeSignalWire
+
+from .conftest import API_TOKEN, PROJECT_ID, make_request
+from .support import READ, VirtualTime
+
+POST = make_request("POST")
+
+
+def busiest_window(starts: list[float], period: float) -> int:
+    """The most starts inside any half-open window of ``period`` seconds."""
+    starts = sorted(starts)
+    return max(sum(1 for t in starts[i:] if t < start + period) for i, start in enumerate(starts))
+
+
+async def started_at(limiter: LocalRateLimit, time: VirtualTime, request: Request = POST) -> float:
+    await limiter.acquire(request)
+    return time.now
+
+
+# -- LocalRateLimit on its own -------------------------------------------------------------------------------------
+
+
+async def test_at_most_limit_starts_in_any_period_and_each_start_as_early_as_the_window_allows() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(10, period=1.0, clock=time, sleep=time.sleep)
+    starts = await time.run(*(started_at(limiter, time) for _ in range(25)))
+    assert busiest_window(starts, 1.0) == 10
+    assert starts == [1000.0] * 10 + [1001.0] * 10 + [1002.0] * 5
+
+
+async def test_a_sliding_window_not_a_fixed_one_a_place_frees_one_period_after_its_start() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(2, period=10.0, clock=time, sleep=time.sleep)
+    await limiter.acquire(POST)
+    time.now += 4
+    await limiter.acquire(POST)
+    [third] = await time.run(started_at(limiter, time))
+    assert third == 1010.0, "the first start leaves the window 10 s after it, not when some fixed window ends"
+
+
+async def test_waiters_start_in_the_order_they_asked() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(1, period=1.0, clock=time, sleep=time.sleep)
+    order: list[int] = []
+
+    async def take(n: int) -> None:
+        await limiter.acquire(POST)
+        order.append(n)
+
+    await time.run(*(take(n) for n in range(20)))
+    assert order == list(range(20))
+
+
+async def test_a_wait_that_would_pass_the_deadline_fails_at_once_and_takes_no_place() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(2, period=10.0, clock=time, sleep=time.sleep)
+    await limiter.acquire(POST)
+    await limiter.acquire(POST)
+    hurried = make_request("POST", deadline=time.now + 5)
+    with pytest.raises(DeadlineExceededError) as caught:
+        await limiter.acquire(hurried)
+    assert time.now == 1000.0, "failed without waiting"
+    assert caught.value.request_sent is False
+    assert "rate limit (2 per 10 s)" in str(caught.value) and "deadline" in str(caught.value)
+    patient = make_request("POST", deadline=time.now + 10)
+    assert await time.run(started_at(limiter, time, patient)) == [1010.0], "the refused call took no place"
+
+
+async def test_a_cancelled_waiter_gives_its_place_back() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(1, period=1.0, clock=time, sleep=time.sleep)
+    await limiter.acquire(POST)
+    waiter = asyncio.ensure_future(limiter.acquire(POST))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert await time.run(started_at(limiter, time)) == [1001.0], "the next start did not queue behind the cancelled"
+
+
+async def test_by_default_it_keeps_the_event_loops_time() -> None:
+    limiter = LocalRateLimit(2, period=0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(3):
+        await limiter.acquire(POST)
+    assert loop.time() - started >= 0.05 * 0.99
+    await limiter.aclose()
+    assert repr(limiter) == "LocalRateLimit(2, period=0.05)"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"), [((0,), "limit"), ((1.5,), "limit"), ((10, 0), "period"), ((10, -1), "period")]
+)
+def test_limit_and_period_are_checked(args: tuple[float, ...], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        LocalRateLimit(*args)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_the_built_in_limiters_are_rate_limiters() -> None:
+    assert isinstance(LocalRateLimit(10), RateLimiter)
+
+
+# -- the client applies its limiter ----------------------------------------------------------------------------------
+
+
+class RecordingLimiter:
+    """A RateLimiter that lets everything through and records what it was asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, int]] = []
+        self.closed = 0
+
+    async def acquire(self, request: Request) -> None:
+        self.asked.append((request.method, request.operation, request.attempt))
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_every_attempt_of_post_put_and_patch_asks_the_limiter_get_and_delete_never() -> None:
+    limiter = RecordingLimiter()
+    async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN, in_memory=True) as fake:
+        async with fake.client(rate_limit=limiter, retry=RetryPolicy(initial_backoff=0, max_backoff=0)) as client:
+            fake.fail(503, operation="chat_tokens.create")
+            await client.chat_tokens.create(ttl=5, channels={"c": READ})
+            token = await client.api_tokens.create(name="bot", permissions=["chat"])
+            await client.api_tokens.update(token.id, name="renamed")
+            await client.api_tokens.delete(token.id)
+            with pytest.raises(NotFoundError):  # nothing lives there, but a GET is not limited either way
+                await client.send("GET", client.url("/api/chat/tokens"), "probe")
+        assert limiter.asked == [
+            ("POST", "chat_tokens.create", 1),
+            ("POST", "chat_tokens.create", 2),
+            ("POST", "api_tokens.create", 1),
+            ("PATCH", "api_tokens.update", 1),
+        ]
+        assert limiter.closed == 1, "closing the client closes its limiter"
+
+
+async def test_a_batch_at_the_limit_gets_no_429() -> None:
+    async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN, in_memory=True) as fake:
+        fake.rate_limit(10, period=0.05)
+        # A period a little longer than the API's: the API counts arrivals, the limiter starts (see its docstring).
+        async with fake.client(rate_limit=LocalRateLimit(10, period=0.06)) as client:
+            requests = [ChatTokenRequest(ttl=5, channels={"c": READ}) for _ in range(35)]
+            items = [item async for item in client.chat_tokens.create_many(requests, concurrency=16)]
+        assert all(item.ok for item in items) and len(items) == 35
+        assert fake.throttled == 0
+        assert busiest_window(fake.arrivals, 0.05) <= 10
+
+
+async def test_a_call_the_window_would_delay_past_its_deadline_fails_unsent() -> None:
+    async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN, in_memory=True) as fake:
+        limiter = LocalRateLimit(1, period=60.0)
+        async with fake.client(rate_limit=limiter, retry=RetryPolicy(deadline=1.0)) as client:
+            await client.chat_tokens.create(ttl=5, channels={"c": READ})
+            with pytest.raises(DeadlineExceededError) as caught:
+                await client.chat_tokens.create(ttl=5, channels={"c": READ})
+        assert isinstance(caught.value, TransportError) and caught.value.request_sent is False
+        assert len(fake.requests) == 1, "nothing sent for the refused call"
+
+
+def test_rate_limit_is_checked_at_construction() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        SignalWireClient("example", PROJECT_ID, API_TOKEN, rate_limit=13_800)  # type: ignore[arg-type]
+    assert caught.value.field == "rate_limit"
+    assert "RateLimiter" in str(caught.value)
+
+
+def test_without_the_redis_extra_the_package_imports_and_redis_rate_limit_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyrate_limiter", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'signalwire-tokens\[redis\]'"):
+        RedisRateLimit("redis://127.0.0.1:6379/0", 13_800)
