@@ -239,3 +239,20 @@ def test_a_deadline_passed_before_an_attempt_is_known_not_sent() -> None:
     with pytest.raises(DeadlineExceededError) as info:
         attempt_limit(make_request(deadline=10.0), now=10.5)
     assert not info.value.request_sent and info.value.limit == "deadline"
+
+
+def test_a_request_carries_wire_facts_and_per_call_facts_only() -> None:
+    """No UI text rides on the wire types (an "unknown outcome note" used to): what an outcome means for the caller
+    is said by the resource that knows it."""
+    assert list(attrs.fields_dict(Request)) == [
+        "method",
+        "url",
+        "operation",
+        "idempotent",
+        "headers",
+        "body",
+        "attempt",
+        "deadline",
+        "timeout",
+        "extensions",
+    ]
