@@ -76,6 +76,7 @@ class _Pool:
         self.free_slots = concurrency
         self.slot_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.pull_lock = asyncio.Lock()
+        self.cancelled = False
         self.next_index = 0
         self.exhausted = False
         # No more workers than items, when the input knows its length (a list of 5 with concurrency 1,000).
@@ -132,7 +133,8 @@ class _Pool:
 
     async def work(self) -> None:
         try:
-            while True:
+            # A cancelled pool stops even a worker whose cancellation a library swallowed on the way.
+            while not self.cancelled:
                 if self.free_slots:
                     self.free_slots -= 1
                 else:
@@ -175,6 +177,7 @@ class _Pool:
             )
 
     def cancel(self) -> None:
+        self.cancelled = True
         for worker in self.workers:
             if not worker.done() and not worker.get_loop().is_closed():
                 worker.cancel()

@@ -12,7 +12,7 @@ import collections
 import inspect
 import time
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._errors import InvalidRequestError, RateLimiterError
 from ._http import Request
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ["RedisRateLimit"]
+
+T = TypeVar("T")
 
 _INSTALL = "pip install 'signalwire-tokens[redis]'"
 #: Every key this library writes starts with this, so it never collides with an application's own keys.
@@ -80,6 +82,20 @@ class _Turns:
                 waiter.set_result(True)
                 return
         self._busy = False
+
+
+async def _guarded(call: Awaitable[T]) -> T:
+    """Await a Redis call in a task of its own, so that cancelling the caller always cancels the caller: redis-py
+    was seen to swallow a cancellation that arrived during a command, which left a cancelled batch worker running.
+    A call abandoned this way may still take its place in the window: that errs on the safe side."""
+    task = asyncio.ensure_future(call)
+    task.add_done_callback(_retrieve)  # an abandoned call's failure is nobody's to report
+    return await asyncio.shield(task)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _result(value: int | Awaitable[int]) -> int:
@@ -206,10 +222,10 @@ class RedisRateLimit:
                 # Wall-clock milliseconds, as pyrate-limiter's own RedisBucket.now(): comparable between processes.
                 item = RateItem("start", time.time_ns() // 1_000_000)
                 # Over an asyncio client, the bucket's methods return awaitables (typed as "maybe awaitable").
-                if await cast("Awaitable[bool]", bucket.put(item)):
+                if await _guarded(cast("Awaitable[bool]", bucket.put(item))):
                     await self._leak(state, bucket, item.timestamp)
                     return
-                wait = max(1, await _result(bucket.waiting(item))) / 1000
+                wait = max(1, await _guarded(_result(bucket.waiting(item)))) / 1000
             except NoScriptError:
                 if reloaded:
                     raise

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
 from signalwire_tokens import (
     ChatTokenRequest,
     InvalidRequestError,
+    Request,
+    Response,
     ServerError,
     SignalWireClient,
     UnprocessableEntityError,
@@ -202,3 +205,18 @@ def test_a_lone_surrogate_is_refused_before_sending(arguments: dict[str, object]
     with pytest.raises(InvalidRequestError, match="lone surrogate") as info:
         ChatTokenRequest(**{"ttl": 5, "channels": {"c": READ}, **arguments})  # type: ignore[arg-type]
     assert info.value.field in arguments
+
+
+async def test_a_stopped_batch_stops_even_when_a_library_swallows_the_cancellation() -> None:
+    async def swallow(request: Request, call_next: Any) -> Response:
+        try:
+            response: Response = await call_next(request)
+        except asyncio.CancelledError:  # a misbehaving library: it answers instead of letting the cancel through
+            return Response(200, {"Content-Type": "application/json"}, b'{"token": "t"}', request)
+        return response
+
+    async with FakeSignalWire(in_memory=True, latency=0.05) as fake, fake.client(attempt_middlewares=[swallow]) as c:
+        stream = c.chat_tokens.create_many(requests(100), concurrency=8)
+        first = await anext(stream)
+        await asyncio.wait_for(stream.aclose(), 5)
+    assert first.ok
