@@ -2,7 +2,7 @@
 line, at exactly the floor pyproject.toml declares (``name>=X`` becomes ``name==X``). Generated on each CI run from
 pyproject.toml itself, so the floors that are tested are the floors that are promised.
 
-    python .ci/floors.py cli examples > floors.txt
+    python .ci/floors.py cli examples redis > floors.txt
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-FLOOR = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?>=([0-9][^,;\s]*)$")
+# A floor, and optionally a cap below the next major version (``name>=4.5.0,<5``).
+FLOOR = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?>=([0-9][^,;\s]*)(,<[0-9][^,;\s]*)?$")
 
 
 def floors(requirements: list[str]) -> list[str]:

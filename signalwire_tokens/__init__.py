@@ -29,6 +29,7 @@ from ._errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimiterError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -40,6 +41,7 @@ from ._errors import (
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
 from ._models import ApiToken, BatchItem, Permission
 from ._ratelimit import LocalRateLimit, RateLimiter
+from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -78,6 +80,8 @@ __all__ = [
     "PubSubTokenRequest",
     "RateLimitError",
     "RateLimiter",
+    "RateLimiterError",
+    "RedisRateLimit",
     "Request",
     "RequestTimeoutError",
     "Response",

@@ -60,13 +60,19 @@ def _check_transport(transport: Any, session: Any) -> Transport:
     return cast(Transport, transport)
 
 
-def _check_rate_limit(rate_limit: Any) -> RateLimiter | None:
-    if rate_limit is not None and not isinstance(rate_limit, RateLimiter):
+def _check_rate_limit(rate_limit: Any, project_id: str) -> RateLimiter | None:
+    if rate_limit is None:
+        return None
+    if not isinstance(rate_limit, RateLimiter):
         raise InvalidRequestError(
-            "rate_limit must be a RateLimiter (LocalRateLimit, or an object with async acquire(request) and aclose()),"
-            f" got {type(rate_limit).__name__}",
+            "rate_limit must be a RateLimiter (LocalRateLimit, RedisRateLimit, or an object with async acquire(request)"
+            f" and aclose()), got {type(rate_limit).__name__}",
             field="rate_limit",
         )
+    # A limiter shared through a store keys its window by project (RedisRateLimit): the client tells it which.
+    bind_project = getattr(rate_limit, "bind_project", None)
+    if callable(bind_project):
+        bind_project(project_id)
     return rate_limit
 
 
@@ -82,8 +88,9 @@ class SignalWireClient:
     and its raw response (an error status included, before it becomes an exception). Credentials are added last,
     and only to a request for the client's own origin, so no middleware can send them elsewhere. ``transport``
     replaces the aiohttp transport with any :class:`Transport` (the fake space's in-memory one, a test double);
-    the client closes it when it closes. ``rate_limit`` (a :class:`RateLimiter` such as :class:`LocalRateLimit`)
-    holds every attempt of a POST, PUT or PATCH until the window allows it; the client closes it too.
+    the client closes it when it closes. ``rate_limit`` (a :class:`RateLimiter`: :class:`LocalRateLimit` for one
+    process, ``RedisRateLimit`` for a fleet) holds every attempt of a POST, PUT or PATCH until the window allows it;
+    the client closes it too.
     """
 
     def __init__(
@@ -116,7 +123,7 @@ class SignalWireClient:
         check_int("max_connections", max_connections, minimum=1)
         credentials = Credentials.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
         self._retry = RetryMiddleware(retry)
-        self.rate_limit = _check_rate_limit(rate_limit)
+        self.rate_limit = _check_rate_limit(rate_limit, self.project_id)
         # Only a client with a limiter has the gate in its chain: without one, a call costs nothing more.
         gate = [RateLimitGate(self.rate_limit)] if self.rate_limit is not None else []
         self._transport: Transport = (
@@ -201,8 +208,8 @@ class SignalWireClient:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the token caches made from this client, then the transport, whether the client made it or was
-        given it (a ``session=`` passed in is left open). Safe to call twice."""
+        """Close the token caches made from this client, its rate limiter, then the transport, whether the client
+        made it or was given it (a ``session=`` passed in is left open). Safe to call twice."""
         if not self._closed:
             self._closed = True
             for closable in list(self._closables):

@@ -27,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterError",
     "RequestTimeoutError",
     "ServerError",
     "SignalWireError",
@@ -129,6 +130,14 @@ class DeadlineExceededError(RequestTimeoutError):
     """The call's deadline ran out: during an attempt, or before one could start (then nothing was sent)."""
 
     limit: Literal["timeout", "deadline"] = attrs.field(default="deadline", kw_only=True)
+
+
+@attrs.define(eq=False, repr=False)
+class RateLimiterError(TransportError):
+    """The client's rate limiter could not be asked (its Redis is down or unreachable): the request was not sent,
+    since sending it without the shared window's permission could push the whole fleet over the API's limit."""
+
+    request_sent: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.define(eq=False, repr=False)

@@ -33,8 +33,8 @@ class RateLimiter(Protocol):
     PUT or PATCH (retries included) and sends the attempt when it returns; ``aclose`` when the client closes.
 
     ``acquire`` waits until the request may start. When that wait would pass ``request.deadline`` (``loop.time()``
-    seconds, or None), it raises :class:`DeadlineExceededError` at once, so nothing is sent. A limiter that cannot
-    tell (its store is unreachable) raises a :class:`TransportError` and never lets the request through unasked.
+    seconds, or None), it raises :class:`DeadlineExceededError` at once, so nothing is sent; when the limiter cannot
+    tell (its store is unreachable) it raises :class:`RateLimiterError`, and never lets the request through unasked.
     """
 
     async def acquire(self, request: Request) -> None: ...

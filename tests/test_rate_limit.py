@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -13,6 +14,7 @@ from signalwire_tokens import (
     LocalRateLimit,
     NotFoundError,
     RateLimiter,
+    RedisRateLimit,
     Request,
     RetryPolicy,
     SignalWireClient,
@@ -186,3 +188,11 @@ def test_rate_limit_is_checked_at_construction() -> None:
         SignalWireClient("example", PROJECT_ID, API_TOKEN, rate_limit=13_800)  # type: ignore[arg-type]
     assert caught.value.field == "rate_limit"
     assert "RateLimiter" in str(caught.value)
+
+
+def test_without_the_redis_extra_the_package_imports_and_redis_rate_limit_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyrate_limiter", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'signalwire-tokens\[redis\]'"):
+        RedisRateLimit("redis://127.0.0.1:6379/0", 13_800)

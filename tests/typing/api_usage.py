@@ -137,9 +137,16 @@ async def families() -> None:
 
 
 async def rate_limits(fake: FakeSignalWire) -> None:
-    """The README's rate-limit recipe."""
-    from signalwire_tokens import LocalRateLimit, RateLimiter
+    """The README's rate-limit recipes."""
+    from signalwire_tokens import LocalRateLimit, RateLimiter, RateLimiterError, RedisRateLimit
 
     one_process: RateLimiter = LocalRateLimit(13_800, period=10.1)
+    fleet: RateLimiter = RedisRateLimit("redis://127.0.0.1:6379/0", 13_800, period=10.1)
     async with fake.client(rate_limit=one_process) as client:
         await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
+    async with fake.client(rate_limit=fleet) as client:
+        try:
+            await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
+        except RateLimiterError as error:
+            sent: bool = error.request_sent
+            assert not sent
