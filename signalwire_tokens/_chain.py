@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import abc
 import base64
-import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from urllib.parse import urlencode
 
 import attrs
@@ -17,21 +15,12 @@ from yarl import URL
 
 from ._decode import decode_error
 from ._errors import InvalidRequestError
-from ._http import FormBody, Handler, HeaderCache, JsonBody, Middleware, Request, Response, add_header
+from ._http import FormBody, Handler, HeaderCache, JsonBody, Middleware, Request, Response, add_header, dump_json
 
 __all__ = ["Credentials", "EncodeBody", "build_chain", "decode_errors", "encode_request"]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-
-
-# One encoder, made once: json.dumps with any non-default option builds a new encoder on every call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def dump_json(data: Any) -> str:
-    """The compact JSON the library sends."""
-    return _JSON.encode(data)
 
 
 def encode_request(request: Request, headers: HeaderCache | None = None) -> Request:

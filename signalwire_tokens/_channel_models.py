@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ._errors import InvalidRequestError
+from ._http import dump_json
 from ._validate import check_str, is_text, mask
 
 __all__ = [
@@ -131,11 +132,6 @@ def _member_id(value: Any) -> str | None:
     return None if value is None else check_str("member_id", value, max_length=MAX_MEMBER_ID)
 
 
-# The options of the body encoder (``dump_json`` in ``_chain``): the limit is measured on exactly the text that is
-# sent. Non-ASCII characters stay themselves (one character each), never six-character ``\uXXXX`` escapes.
-_STATE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def state_size(state: Mapping[str, Any]) -> int:
     """The size the 2,000-character limit applies to: the length of the compact JSON that is sent, in which a
     non-ASCII character counts as one."""
@@ -143,7 +139,9 @@ def state_size(state: Mapping[str, Any]) -> int:
 
 
 def _serialize_state(state: Mapping[str, Any]) -> str:
-    return _STATE_JSON.encode(dict(state))
+    # The body encoder's own text: the limit is measured on exactly what is sent, where a non-ASCII character stays
+    # one character, never a six-character ``\uXXXX`` escape.
+    return dump_json(dict(state))
 
 
 def _bad_state(message: str) -> InvalidRequestError:

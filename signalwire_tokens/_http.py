@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 __all__ = ["Extensions", "FormBody", "Handler", "JsonBody", "Middleware", "Request", "Response", "Transport"]
 
 
+# One encoder, made once: json.dumps with any non-default option builds a new encoder on every call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def dump_json(data: Any) -> str:
+    """The compact JSON the library sends: the body encoder writes it, and the ``state`` limit is measured on it."""
+    return _JSON.encode(data)
+
+
 def freeze_headers(headers: Mapping[str, str] | None) -> CIMultiDictProxy[str]:
     """Headers as a read-only, case-insensitive set (as given when they already are one)."""
     if isinstance(headers, CIMultiDictProxy):
