@@ -16,7 +16,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -27,13 +27,26 @@ from .._models import BatchItem
 from ._batch_files import STDIO, LineSet, Spool, open_input, open_output, same_file, scan_output
 from ._batch_input import InputError, RowReader
 from ._credentials import UsageError, make_client
+
+if TYPE_CHECKING:
+    from .._channel_tokens import ChannelTokens
+    from .._client import SignalWireClient
 from ._progress import Progress
 
-__all__ = ["FAILED", "OK", "USAGE", "channel_token_json", "error_json", "run_batch"]
+__all__ = ["FAILED", "NOUNS", "OK", "USAGE", "channel_token_json", "channel_tokens", "error_json", "run_batch"]
 
 OK, FAILED, USAGE = 0, 1, 2
 SHOWN_ERRORS = 20
 _INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
+
+
+#: The channel-token commands and what their tokens are called.
+NOUNS = {"chat-token": "chat token", "pubsub-token": "PubSub token"}
+
+
+def channel_tokens(client: SignalWireClient, command: str) -> ChannelTokens[Any, Any]:
+    """The client's resource for a channel-token command."""
+    return client.chat_tokens if command == "chat-token" else client.pubsub_tokens
 
 
 def channel_token_json(token: ChannelToken) -> dict[str, Any]:
@@ -173,8 +186,7 @@ async def run_batch(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop, signum)
     try:
         async with client:
-            tokens = client.chat_tokens if args.command == "chat-token" else client.pubsub_tokens
-            fatal = await _mint(args, tokens.create_many, spool, stop, out, tally)
+            fatal = await _mint(args, channel_tokens(client, args.command).create_many, spool, stop, out, tally)
     except asyncio.CancelledError:
         pass  # the second signal: what was written stays written
     finally:
@@ -183,8 +195,7 @@ async def run_batch(args: argparse.Namespace) -> int:
         spool.close()
         if out is not sys.stdout:
             out.close()
-    noun = "chat tokens" if args.command == "chat-token" else "PubSub tokens"
-    print(tally.summary(noun, spool.rows + skipped, args.output), file=sys.stderr)
+    print(tally.summary(NOUNS[args.command] + "s", spool.rows + skipped, args.output), file=sys.stderr)
     if fatal is not None:
         print(f"signalwire-tokens: stopped: {type(fatal).__name__}: {fatal}", file=sys.stderr)
         return FAILED

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .._errors import InvalidRequestError, SignalWireError
 from .._models import ApiToken
-from ._batch_run import FAILED, OK, USAGE, channel_token_json, run_batch
+from ._batch_run import FAILED, OK, USAGE, channel_token_json, channel_tokens, run_batch
 from ._credentials import UsageError, make_client
 from ._parser import build_parser
 
@@ -45,8 +45,7 @@ async def _api_token(args: argparse.Namespace) -> int:
 
 async def _mint_one(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
-        tokens = client.chat_tokens if args.command == "chat-token" else client.pubsub_tokens
-        token = await tokens.create(
+        token = await channel_tokens(client, args.command).create(
             ttl=args.ttl, channels=dict(args.channels), member_id=args.member_id, state=args.state
         )
     print(json.dumps(channel_token_json(token)))

@@ -9,6 +9,7 @@ from typing import Any
 from .._models import Permission
 from .._version import __version__
 from ._batch_input import parse_channel
+from ._batch_run import NOUNS
 from ._credentials import add_credential_options
 
 __all__ = ["build_parser"]
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _api_token_commands(commands, "api-token", "compatibility API")
     _api_token_commands(commands, "project-token", "platform API (/api/project/tokens)")
-    _channel_token_commands(commands, "chat-token", "chat token")
-    _channel_token_commands(commands, "pubsub-token", "PubSub token")
+    for command, noun in NOUNS.items():
+        _channel_token_commands(commands, command, noun)
     _fake_space_commands(commands)
     commands.add_parser("demo", help="an offline tour against the embedded fake space")
     return parser
