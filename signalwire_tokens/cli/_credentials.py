@@ -47,10 +47,8 @@ def make_client(args: argparse.Namespace) -> SignalWireClient:
         for name in ("space", "project_id", "api_token", "base_url")
         if (value := getattr(args, name, None)) is not None
     }
-    # Passed on explicitly, so that this check and the client agree on whether a space is needed.
+    # The rule from_env applies too: a base URL, given or in the environment, makes the space unnecessary.
     base_url = overrides.get("base_url") or os.environ.get(_BASE_URL_VARIABLE)
-    if base_url:
-        overrides["base_url"] = base_url
     missing = [
         (option + (" (or --base-url)" if name == "space" else ""), variable)
         for name, option, variable in _CREDENTIALS
