@@ -33,7 +33,7 @@ class BatchProgress:
     in_flight: int
     #: The concurrency the batch allows itself now: lower than asked after 429s, recovering after successes.
     concurrency: int
-    #: 429 answers seen so far.
+    #: 429 answers seen so far: each one a wait until its ``Retry-After`` (the whole batch pauses), not a failure.
     throttled: int
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Awaitable
 
 from ._http import Handler, Request, Response
 from ._validate import check_number
@@ -21,7 +22,8 @@ class FlowControl:
 
     ``limit`` follows additive increase, multiplicative decrease: a 429 halves it (once per window: only a 429 to
     an attempt started after the last cut counts, so one burst of 429s is one signal), and each success adds
-    ``1/limit`` back, up to ``concurrency``. Only the event loop's thread touches it.
+    ``1/limit`` back, up to ``concurrency``. While a row waits out a 429's ``Retry-After`` (:meth:`sit_out`), no
+    attempt of the batch starts. Only the event loop's thread touches it.
     """
 
     def __init__(self, concurrency: int, max_rate: float | None = None) -> None:
@@ -30,6 +32,7 @@ class FlowControl:
         self.in_flight = 0
         self.throttled = 0  # 429s seen
         self.cuts = 0
+        self._sitting_out = 0  # rows waiting out a 429: while any is, the batch starts nothing
         self._interval = (
             1.0 / check_number("max_rate", max_rate, unit="requests per second", positive=True)
             if max_rate is not None
@@ -40,14 +43,14 @@ class FlowControl:
 
     def try_acquire(self) -> int | None:
         """A place at once, when one is free and no rate is kept (the common case): the window, else None."""
-        if self.in_flight < self.limit and not self._interval:
+        if self.in_flight < self.limit and not self._interval and not self._sitting_out:
             self.in_flight += 1
             return self.cuts
         return None
 
     async def acquire(self) -> int:
         """Wait for a place and for this attempt's turn; the window it started in (for :meth:`release`)."""
-        while self.in_flight >= int(self.limit):
+        while self.in_flight >= int(self.limit) or self._sitting_out:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -64,6 +67,16 @@ class FlowControl:
                 self.release(self.cuts, None)
                 raise
         return self.cuts
+
+    async def sit_out(self, wait: Awaitable[None]) -> None:
+        """Run ``wait`` (a row's sleep until its 429's ``Retry-After``) with the whole batch paused: no attempt
+        starts before every such wait under way has ended. The waits overlap, so the pause lasts until the latest."""
+        self._sitting_out += 1
+        try:
+            await wait
+        finally:
+            self._sitting_out -= 1
+            self._wake()
 
     async def _take_turn(self) -> None:
         loop = asyncio.get_running_loop()
@@ -85,6 +98,8 @@ class FlowControl:
         self._wake()
 
     def _wake(self) -> None:
+        if self._sitting_out:
+            return  # the end of the pause wakes them, in their order
         free = int(self.limit) - self.in_flight
         while free > 0 and self._waiters:
             waiter = self._waiters.popleft()

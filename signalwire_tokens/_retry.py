@@ -12,7 +12,14 @@ from typing import Any
 import attrs
 
 from ._budget import RetryBudget
-from ._errors import ApiError, InvalidRequestError, SignalWireError, TransportError
+from ._errors import (
+    ApiError,
+    DeadlineExceededError,
+    InvalidRequestError,
+    RateLimitError,
+    SignalWireError,
+    TransportError,
+)
 from ._http import Request
 from ._validate import check_int, check_seconds
 
@@ -26,6 +33,7 @@ __all__ = [
     "decide",
     "outcome_unknown",
     "retryable",
+    "waited_out",
 ]
 
 log = logging.getLogger("signalwire_tokens")
@@ -90,7 +98,9 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt``: exponential, with the upper half jittered."""
-        ceiling = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
+        # The exponent is capped: a batch row waiting out many 429s counts thousands of attempts, and 2.0 ** 1024
+        # overflows a float.
+        ceiling = min(self.max_backoff, self.initial_backoff * 2.0 ** min(attempt - 1, 64))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -115,6 +125,8 @@ def outcome_unknown(error: SignalWireError) -> bool:
 
 def retryable(error: SignalWireError, request: Request) -> bool:
     """Whether ``error`` is worth another attempt of ``request``, policy limits aside."""
+    if isinstance(error, DeadlineExceededError):
+        return False  # the call's time is up: no attempt can follow
     if isinstance(error, TransportError):
         return request.idempotent or not error.request_sent
     if isinstance(error, ApiError):
@@ -124,11 +136,18 @@ def retryable(error: SignalWireError, request: Request) -> bool:
     return False
 
 
+def waited_out(error: SignalWireError, request: Request) -> bool:
+    """Whether ``error`` is a 429 to a request of a batch: there it is a wait, not a failure. The API said when to
+    come back, so the row is tried again without spending an attempt of ``max_attempts`` or the retry budget."""
+    return isinstance(error, RateLimitError) and request.extensions.flow is not None
+
+
 @attrs.frozen
 class RetryAfter:
-    """Decision: attempt again after ``wait`` seconds."""
+    """Decision: attempt again after ``wait`` seconds; ``free``: a batch's 429, which spends no attempt or budget."""
 
     wait: float
+    free: bool = False
 
 
 @attrs.frozen
@@ -139,13 +158,26 @@ class GiveUp:
 
 
 def decide(
-    error: SignalWireError, request: Request, attempt: int, policy: RetryPolicy, now: float, *, max_attempts: int
+    error: SignalWireError,
+    request: Request,
+    attempt: int,
+    policy: RetryPolicy,
+    now: float,
+    *,
+    max_attempts: int,
+    spent: int | None = None,
 ) -> RetryAfter | GiveUp:
     """Retry ``error`` of attempt number ``attempt``, after how long, or give up and why: a pure function
-    (``now`` is ``loop.time()``; ``max_attempts`` is the policy's, or testing mode's lower cap)."""
+    (``now`` is ``loop.time()``; ``max_attempts`` is the policy's, or testing mode's lower cap; ``spent``: how many
+    of the attempts, this one included, count against it, when a batch's 429s did not).
+
+    A batch's 429 is :func:`waited_out`: retried whatever the count, for as long as each ``Retry-After`` is within
+    ``max_retry_after`` and the wait ends before the call's deadline.
+    """
     if not retryable(error, request):
         return GiveUp()
-    if attempt >= max_attempts:
+    free = waited_out(error, request)
+    if not free and (attempt if spent is None else spent) >= max_attempts:
         return GiveUp(f"after {attempt} attempts")
     if isinstance(error, ApiError) and error.retry_after is not None:
         if error.retry_after > policy.max_retry_after:
@@ -155,4 +187,4 @@ def decide(
         wait = policy.backoff(attempt)
     if request.deadline is not None and now + wait >= request.deadline:
         return GiveUp(f"not retried: waiting {wait:.3g} s would pass the call's deadline")
-    return RetryAfter(wait)
+    return RetryAfter(wait, free)

@@ -11,7 +11,15 @@ import attrs
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from ._budget import TokenBucket
-from ._errors import ApiError, NotFoundError, RequestTimeoutError, SignalWireError, TransportError
+from ._errors import (
+    ApiError,
+    DeadlineExceededError,
+    NotFoundError,
+    RateLimitError,
+    RequestTimeoutError,
+    SignalWireError,
+    TransportError,
+)
 from ._http import Handler, Request, Response
 from ._retry import (
     RETRIED_STATUSES,
@@ -45,11 +53,17 @@ class _Retries:
         self.call_next = call_next
         self.sleep = self.policy.sleep or asyncio.sleep
         self.max_attempts = self.policy.max_attempts
+        #: Testing mode's cap counts every attempt, a batch's waited-out 429s included: with no waits, a space that
+        #: always answers 429 would otherwise spin a test forever.
+        self.hard_cap: int | None = None
         mode = TESTING_MODE.get()
         if mode is not None:
             self.sleep = _no_wait
             self.max_attempts = min(self.max_attempts, mode.max_attempts or self.max_attempts)
+            self.hard_cap = mode.max_attempts
         self.attempt = 1
+        self.waited_out = 0  # attempts answered 429 in a batch: they do not count against max_attempts
+        self.last_wait: tuple[int, RateLimitError] | None = None  # the latest 429 waited out, and its attempt
         self.judged = 0  # the attempt self.decision is about
         self.decision: RetryAfter | GiveUp = GiveUp()
         self.unknown_seen = False  # an attempt before the last one may have been acted on
@@ -62,8 +76,18 @@ class _Retries:
         if self.judged == self.attempt:
             return self.decision
         now = asyncio.get_running_loop().time()
-        decision = decide(error, self.request, self.attempt, self.policy, now, max_attempts=self.max_attempts)
-        if isinstance(decision, RetryAfter) and self.bucket is not None:
+        spent = self.attempt - self.waited_out
+        decision = decide(
+            error, self.request, self.attempt, self.policy, now, max_attempts=self.max_attempts, spent=spent
+        )
+        if isinstance(decision, RetryAfter) and decision.free:
+            if self.hard_cap is not None and self.attempt >= self.hard_cap:
+                decision = GiveUp(f"after {self.attempt} attempts")
+            else:
+                self.waited_out += 1
+                assert isinstance(error, RateLimitError)  # only a 429 is waited out
+                self.last_wait = (self.attempt, error)
+        elif isinstance(decision, RetryAfter) and self.bucket is not None:
             cost = self.bucket.try_acquire(after_timeout=isinstance(error, RequestTimeoutError))
             self.budget_refused = cost is None
             if cost is None:
@@ -72,17 +96,31 @@ class _Retries:
         if isinstance(decision, RetryAfter):
             self.unknown_seen = self.unknown_seen or outcome_unknown(error)
             log.debug(
-                "%s attempt %d failed (%s); retrying in %.3f s",
+                "%s attempt %d failed (%s); %s in %.3f s",
                 self.request.operation,
                 self.attempt,
                 error,
+                "the batch waits; retrying" if decision.free else "retrying",
                 decision.wait,
             )
         self.judged, self.decision = self.attempt, decision
         return decision
 
+    async def pause(self, seconds: float) -> None:
+        """The wait before the next attempt. A batch's 429 is waited out by the whole batch: none of its requests
+        starts before the ``Retry-After`` it was given, so the rows in flight do not all run into the same wall."""
+        flow = self.request.extensions.flow
+        if flow is not None and isinstance(self.decision, RetryAfter) and self.decision.free:
+            await flow.sit_out(self.sleep(seconds))
+        else:
+            await self.sleep(seconds)
+
     def final(self, error: SignalWireError, why: str | None) -> SignalWireError:
         """The error the call ends with: ``error`` made again with what the retries learned."""
+        if self.last_wait is not None and self.last_wait[0] == self.attempt - 1 and _unsent_deadline(error):
+            # The deadline ran out while the row waited out a 429 (a sleep ends a little late): the 429 is the
+            # failure, and the deadline why it was not tried again.
+            error, why = self.last_wait[1], "not retried: the call's deadline passed while waiting out its Retry-After"
         changes: dict[str, Any] = {"attempts": self.attempt} if self.attempt > 1 else {}
         notes = [why] if why else []
         if outcome_unknown(error) and not self.request.idempotent and not retryable(error, self.request):
@@ -102,12 +140,12 @@ class _Retries:
         decision = self.judge(first_error)
         if isinstance(decision, GiveUp):
             raise self.final(first_error, decision.why)
-        await self.sleep(decision.wait)
+        await self.pause(decision.wait)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(SignalWireError),  # cancellation and programming errors pass through
             stop=self._stop,
             wait=self._wait,
-            sleep=self.sleep,
+            sleep=self.pause,
             retry_error_callback=self._give_up,
         )
         response: Response = await retrying(self._attempt)
@@ -131,6 +169,10 @@ class _Retries:
         decision = self.judge(_failure(state))
         assert isinstance(decision, GiveUp)  # tenacity calls this only once stop said so
         raise self.final(_failure(state), decision.why)
+
+
+def _unsent_deadline(error: SignalWireError) -> bool:
+    return isinstance(error, DeadlineExceededError) and not error.request_sent
 
 
 def _failure(state: RetryCallState) -> SignalWireError:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 
 import pytest
 
-from signalwire_tokens import ChatTokenRequest, RetryBudget, RetryPolicy, SignalWireError
+from signalwire_tokens import ChatTokenRequest, RateLimitError, RetryBudget, RetryPolicy, SignalWireError
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import RecordingSleep
@@ -38,11 +39,14 @@ async def test_chat_mints_under_chaos_are_each_accounted_for_once(fake: FakeSign
     retries = len(fake.requests) - MINTS
     kinds = set(fake.faults_injected)
     assert kinds == {"500", "502", "503", "429", "reset", "reset_after_processing", "slow"}, kinds
-    # The budget: every retry was paid for, refusals surfaced at once and say so, the level stayed in bounds.
-    assert budget.retries_allowed == retries
+    # The budget: every retry was paid for but the 429s' (in a batch a 429 is a wait: no budget, no attempt spent),
+    # refusals surfaced at once and say so, the level stayed in bounds.
+    assert fake.throttled > 0
+    assert budget.retries_allowed == retries - fake.throttled
+    assert not any(isinstance(e, RateLimitError) for e in failures), "a 429 never fails a row of a batch"
     assert sum(bool(e and e.retry_budget_exhausted) for e in failures) == budget.retries_refused
     assert 0 <= budget.available <= budget.budget.capacity
-    assert all("retry budget is exhausted" in str(e) or "after 4 attempts" in str(e) for e in failures)
+    assert all("retry budget is exhausted" in str(e) or re.search(r"after \d+ attempts", str(e)) for e in failures)
     if capacity == 10:
         assert budget.retries_refused > 0, "a small budget runs dry under 30 % failures"
 

@@ -110,6 +110,8 @@ class _Tally:
     api_errors: int = 0
     budget_refused: int = 0
     skipped: int = 0
+    #: 429s the batch waited out (each a wait until its Retry-After, not a failure).
+    throttled: int = 0
 
     def count(self, item: BatchItem) -> None:
         if item.ok:
@@ -128,6 +130,8 @@ class _Tally:
             )
         if self.skipped:
             text += f", {self.skipped:,} skipped (already in {output})"
+        if self.throttled:
+            text += f", {self.throttled:,} rate limit waits (429)"
         return text + ("" if output == STDIO else f"; results in {output}")
 
 
@@ -222,12 +226,15 @@ async def _mint(
             progress=progress.update,
             ordered=True,
         )
-        async with stream:
-            async for item in stream:
-                line = lines.popleft()
-                if not item.ok and _fatal(item.error, tally.minted):
-                    return item.error
-                out.write(_result_line(line, item))
-                out.flush()  # a result on disk before it is counted: an interruption loses no written row
-                tally.count(item)
+        try:
+            async with stream:
+                async for item in stream:
+                    line = lines.popleft()
+                    if not item.ok and _fatal(item.error, tally.minted):
+                        return item.error
+                    out.write(_result_line(line, item))
+                    out.flush()  # a result on disk before it is counted: an interruption loses no written row
+                    tally.count(item)
+        finally:
+            tally.throttled = stream.flow.throttled
     return None

@@ -35,7 +35,10 @@ class Progress:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[failed]} failed, concurrency {task.fields[concurrency]}"),
+                TextColumn(
+                    "{task.fields[failed]} failed, concurrency {task.fields[concurrency]},"
+                    " {task.fields[throttled]} rate limit waits"
+                ),
                 TimeElapsedColumn(),
                 console=Console(file=self.stream),
                 transient=False,
@@ -44,20 +47,25 @@ class Progress:
     def __enter__(self) -> Progress:
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task(self.description, total=self.total, failed=0, concurrency="-")
+            self._task = self._bar.add_task(self.description, total=self.total, failed=0, concurrency="-", throttled=0)
         return self
 
     def update(self, progress: BatchProgress) -> None:
         if self._bar is not None:
             self._bar.update(
-                self._task, completed=progress.done, failed=progress.failed, concurrency=progress.concurrency
+                self._task,
+                completed=progress.done,
+                failed=progress.failed,
+                concurrency=progress.concurrency,
+                throttled=progress.throttled,
             )
             return
         now = time.perf_counter()
         if now - self._last_line >= 1.0 or progress.done == self.total:
             self._last_line = now
             of = f"/{self.total}" if self.total else ""
-            print(f"{self.description}: {progress.done}{of} done, {progress.failed} failed", file=self.stream)
+            waits = f", {progress.throttled} rate limit waits" if progress.throttled else ""
+            print(f"{self.description}: {progress.done}{of} done, {progress.failed} failed{waits}", file=self.stream)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
