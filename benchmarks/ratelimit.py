@@ -10,6 +10,15 @@ API counts arrivals, a limiter counts starts: see README, "Running at the rate l
 
     apt-get install redis-server          # for the fleet scenario (started here on a free loopback port)
     python benchmarks/ratelimit.py        # about 1 minute; writes results/ratelimit.json and ratelimit.png
+
+``--defaults`` runs instead what a new user gets with the library's defaults (no limiter, no ``max_rate``, the
+default retry policy): a fixed number of rows, one process at concurrency 256 and four processes at 128 each (then
+with ``max_rate=1380`` each), reporting rows minted and failed, 429s, the steady rate and the time to finish. With
+``--library NAME=PATH`` (repeatable) the workers import the library from each source tree in turn, so a before and an
+after are measured in one run, in alternating order::
+
+    git worktree add /tmp/before <rev>
+    python benchmarks/ratelimit.py --defaults --library before=/tmp/before --library after=.
 """
 
 from __future__ import annotations
@@ -32,10 +41,13 @@ LIMIT, PERIOD, LATENCY = 2760, 2.0, 0.08
 MARGIN = float(os.environ.get("RATELIMIT_MARGIN", "1.02"))  # the limiters' period, relative to the API's
 
 
-def endless() -> Iterator[Any]:
+def chat_requests(rows: int) -> Iterator[Any]:
+    """``rows`` requests, or an endless input when 0."""
     from signalwire_tokens import ChatTokenRequest
 
-    while True:
+    made = 0
+    while not rows or made < rows:
+        made += 1
         yield ChatTokenRequest(ttl=60, channels={"lobby": {"read": True}})
 
 
@@ -55,11 +67,13 @@ async def worker(args: argparse.Namespace) -> None:
     await asyncio.sleep(max(0.0, args.start_at - time.time()))  # every process of the scenario starts together
     end = args.start_at + args.duration
     async with client:
-        batch = client.chat_tokens.create_many(endless(), concurrency=args.concurrency)
+        batch = client.chat_tokens.create_many(
+            chat_requests(args.rows), concurrency=args.concurrency, max_rate=args.max_rate
+        )
         async with batch:
             async for item in batch:
                 now = time.time()
-                if now >= end:
+                if now >= end and not args.rows:
                     break
                 if item.ok:
                     done.append(now)
@@ -102,13 +116,28 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     return redis, f"redis://127.0.0.1:{port}/0"
 
 
-def scenario(name: str, processes: int, limiter: str, concurrency: int, windows: int, redis: str) -> dict[str, Any]:
+def scenario(
+    name: str,
+    processes: int,
+    limiter: str,
+    concurrency: int,
+    windows: int,
+    redis: str,
+    *,
+    rows: int = 0,
+    max_rate: float | None = None,
+    library: Path | None = None,
+) -> dict[str, Any]:
+    """``rows`` per process (0: mint for ``windows`` periods); ``library``: the source tree the workers import."""
     fake, env = start_fake()
+    if library is not None:
+        env["PYTHONPATH"] = str(library.resolve())  # before the installed package on the path
     try:
         start_at = time.time() + 2.0  # time for the workers to import and connect
         duration = windows * PERIOD
         command = [sys.executable, __file__, "worker", "--limiter", limiter, "--redis", redis]
         command += ["--concurrency", str(concurrency), "--start-at", str(start_at), "--duration", str(duration)]
+        command += ["--rows", str(rows)] + (["--max-rate", str(max_rate)] if max_rate else [])
         workers = [subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True) for _ in range(processes)]
         outputs = [json.loads(w.communicate()[0]) for w in workers]
     finally:
@@ -130,6 +159,7 @@ def scenario(name: str, processes: int, limiter: str, concurrency: int, windows:
         "failed": sum(out["failed"] for out in outputs),
         "throttled_429": sum(out["throttled"] for out in outputs),
         "errors": sorted({e for out in outputs for e in out["errors"]})[:5],
+        "finished_s": round(times[-1], 2) if rows else None,
         "tokens_per_s": round(rate, 1),
         "share_of_window": round(rate / (LIMIT / PERIOD), 3),
         "times": times,
@@ -176,9 +206,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--windows", type=int, default=5, help="periods per scenario (default 5: 10 s)")
     parser.add_argument("--only", type=int, nargs="*", help="run only these scenarios (0, 1, 2)")
+    parser.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)  # a worker's fixed input
+    parser.add_argument("--max-rate", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--defaults", action="store_true", help="the library's defaults on a fixed input instead")
+    parser.add_argument("--library", action="append", default=[], help="NAME=PATH: a source tree to import from")
     args = parser.parse_args()
     if args.role == "worker":
         asyncio.run(worker(args))
+        return
+    if args.defaults:
+        run_defaults(dict(item.split("=", 1) for item in args.library) or {"installed": ""})
         return
     if shutil.which("redis-server") is None:
         sys.exit("redis-server is not on PATH: apt-get install redis-server (or run one and adapt --redis)")
@@ -210,6 +247,42 @@ def main() -> None:
         print("plot: benchmarks/ratelimit.png")
     else:
         print("matplotlib is not installed: no plot")
+
+
+def run_defaults(libraries: dict[str, str]) -> None:
+    """The defaults on a fixed input: 13,800 rows (five windows) in one process, or 3,450 in each of four."""
+    scenarios = [
+        ("1 process, defaults, concurrency 256", 1, 256, None),
+        ("4 processes, defaults, concurrency 128", 4, 128, None),
+        ("4 processes, defaults, max_rate=1380 each", 4, 128, 1380.0),
+    ]
+    results = []
+    for index, (name, processes, concurrency, max_rate) in enumerate(scenarios):
+        order = list(libraries.items())
+        for library, path in order[index % len(order) :] + order[: index % len(order)]:  # alternate the order
+            result = scenario(
+                f"{library}: {name}",
+                processes,
+                "none",
+                concurrency,
+                0,
+                "",
+                rows=5 * LIMIT // processes,
+                max_rate=max_rate,
+                library=Path(path) if path else None,
+            )
+            results.append(result)
+            print(
+                f"{result['name']:52s} minted {result['minted']:6,d} failed {result['failed']:5,d}"
+                f" 429s {result['throttled_429']:5,d} steady {result['share_of_window']:.3f}"
+                f" of the window, finished in {result['finished_s']:.1f} s",
+                flush=True,
+            )
+            for error in result["errors"]:
+                print(f"    {error}")
+    (HERE / "results").mkdir(exist_ok=True)
+    summary = [{k: v for k, v in r.items() if k != "times"} for r in results]
+    (HERE / "results" / "ratelimit-defaults.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":
