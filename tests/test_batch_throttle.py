@@ -86,6 +86,22 @@ async def test_a_batch_larger_than_several_windows_mints_every_row_once_with_the
     assert seen[-1].throttled == stream.flow.throttled == fake.throttled, "progress counts the waits"
 
 
+async def test_four_clients_sharing_one_window_each_finish_every_row() -> None:
+    period = 0.01
+    async with FakeSignalWire(in_memory=True) as fake:
+        fake.rate_limit(10, period=period)
+        clients = [fake.client(retry=RetryPolicy(sleep=WindowSleep(period))) for _ in range(4)]
+
+        async def mint(client: SignalWireClient, n: int) -> list[Any]:
+            async with client:
+                requests = [ChatTokenRequest(ttl=5, channels={"c": READ}) for _ in range(n)]
+                return [item async for item in client.chat_tokens.create_many(requests, concurrency=16)]
+
+        batches = await asyncio.gather(*(mint(client, 40) for client in clients))
+    assert [sum(item.ok for item in items) for items in batches] == [40, 40, 40, 40]
+    assert fake.chat_tokens_minted == 160 and fake.throttled > 0
+
+
 async def test_a_single_create_outside_a_batch_keeps_max_attempts(fake: FakeSignalWire) -> None:
     fake.fail(429, headers={"Retry-After": "0"}, times=10)
     async with fake.client(retry=RetryPolicy(max_attempts=4)) as client:

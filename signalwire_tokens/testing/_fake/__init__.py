@@ -216,7 +216,11 @@ class FakeSignalWire:
     def rate_limit(self, limit: int | None = 13_800, period: float = 10.0) -> None:
         """Limit POST, PUT and PATCH requests to ``limit`` in any ``period`` seconds, as SignalWire documents (GET and
         DELETE are never limited). Beyond it the space answers 429 with ``Retry-After``: the whole seconds until the
-        oldest admitted request leaves the window. ``rate_limit(None)`` lifts the limit."""
+        oldest admitted request leaves the window. ``rate_limit(None)`` lifts the limit.
+
+        A batch waits out each 429 for as long as its ``Retry-After`` says, but a client from :meth:`client` skips
+        retry waits: against a window it retries at once until a place frees. To see the waits, give it a policy
+        whose ``sleep`` waits (``retry=RetryPolicy()``, or a sleep scaled to a short ``period``)."""
         if limit is None:
             self._space.window = None
             return
