@@ -90,7 +90,9 @@ class ChannelTokens(Generic[RequestT, TokenT]):
 
         The input (requests, or dicts of their fields) is pulled lazily; a failed item carries its error instead of
         raising; stopping early cancels whatever is in flight. ``max_rate`` caps the requests started per second
-        (retries included); a 429 halves the concurrency, which then grows back by one per round of successes.
+        (retries included). A 429 is a wait, not a failure: the row is retried after its ``Retry-After`` without
+        spending ``max_attempts`` or the retry budget (while the policy's deadline allows), the whole batch starts
+        nothing meanwhile, and its concurrency halves, growing back by one per round of successes.
         ``progress`` is called with a :class:`BatchProgress` after each item; ``ordered=True`` yields in input
         order (an item finished early waits, at most ``concurrency`` of them).
         """
