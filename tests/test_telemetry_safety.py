@@ -71,8 +71,10 @@ async def test_aiohttps_own_instrumentation_is_suppressed_inside_attempt_spans(
     theirs = [span for span in otel.spans() if span not in otel.ours()]
     assert [span.name for span in theirs] == ["GET"], "only the control request"
     assert (len(otel.calls()), len(otel.attempts())) == (1, 2)
+    # Its metrics (releases before 0.55b0 have none) hold the control request alone: no POST of ours.
     their_points = [p for scope, m in otel.metrics() if scope != SCOPE for p in m.data.data_points]
-    assert sum(point.count for point in their_points) == 1, "only the control request"
+    methods = {p.attributes.get("http.request.method", p.attributes.get("http.method")) for p in their_points}
+    assert methods <= {"GET"}
 
 
 def test_without_the_extra_telemetry_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

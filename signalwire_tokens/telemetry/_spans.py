@@ -13,7 +13,7 @@ from typing import cast
 
 import attrs
 from opentelemetry import context, trace
-from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
+from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from yarl import URL
 
@@ -29,11 +29,21 @@ RATE_LIMIT_WAIT = "signalwire_tokens.rate_limit.wait"
 WAIT_SECONDS = "signalwire_tokens.wait.seconds"
 ATTEMPT = "signalwire_tokens.attempt"
 
-# The key OpenTelemetry's HTTP client instrumentations (aiohttp-client among them) look for in the current context
-# before they make a span or record a metric (``is_http_instrumentation_enabled``). It lives in the API (private by
-# name, but the one the instrumentations share), so setting it needs no instrumentation package. Set inside our
-# attempt span, it keeps aiohttp's instrumentation from counting the same attempt again, without our resend count.
-_SUPPRESS_HTTP = _SUPPRESS_HTTP_INSTRUMENTATION_KEY
+# The keys OpenTelemetry's instrumentations look for in the current context before they make a span or record a
+# metric. Set inside our attempt span, around the transport alone, they keep aiohttp's instrumentation from counting
+# the same attempt again (without our resend count). The HTTP key is the one meant for this, and the one
+# aiohttp-client checks since 0.60b0 (``is_http_instrumentation_enabled``); releases before it, which go with the
+# older APIs this extra allows, check only the general key. Nothing but the transport runs under them. Both live in
+# the API (private by name, but the ones the instrumentations share), so no instrumentation package is needed.
+_SUPPRESSED = ((_SUPPRESS_HTTP_INSTRUMENTATION_KEY, True), (_SUPPRESS_INSTRUMENTATION_KEY, True))
+
+
+def _sending(span: Span) -> context.Context:
+    """The context the transport runs in: ``span`` current, other instrumentations of the attempt suppressed."""
+    ctx = trace.set_span_in_context(span)
+    for key, value in _SUPPRESSED:
+        ctx = context.set_value(key, value, ctx)
+    return ctx
 
 
 class _Call:
@@ -115,7 +125,7 @@ class AttemptSpans:
         # The call's span, put on the request by CallSpans, which is always above this middleware in a chain.
         call = cast(_Call, request.extensions.observer)
         span = self._tracer.start_span(where.span_name, call.context, SpanKind.CLIENT, attributes)
-        token = context.attach(context.set_value(_SUPPRESS_HTTP, True, trace.set_span_in_context(span)))
+        token = context.attach(_sending(span))
         started = time.perf_counter()
         try:
             response = await call_next(request)
