@@ -46,15 +46,17 @@ class Telemetry:
     attempt under it that follows OpenTelemetry's HTTP semantic conventions; the client's rate-limit waits are
     events on the call's span. Metrics: ``http.client.request.duration`` (seconds, per attempt) and the counters
     ``signalwire_tokens.retries``, ``signalwire_tokens.throttled`` (429 answers) and
-    ``signalwire_tokens.tokens_minted``, each by ``operation``. Inside an attempt's span, OpenTelemetry's own HTTP
-    client instrumentations (aiohttp's) are suppressed, so nothing is counted twice. No attribute or event ever
-    holds the API token, the ``Authorization`` header or a minted token.
+    ``signalwire_tokens.tokens_minted``, each by ``operation``. Inside an attempt's span, OpenTelemetry's other
+    instrumentations (aiohttp's among them) are suppressed, so nothing is counted twice. No attribute, event or
+    metric ever holds the API token, the ``Authorization`` header or a minted token.
 
     ``tracer_provider`` and ``meter_provider`` default to the global ones (through OpenTelemetry's proxies, so
     providers the application sets after making this object are used too).
     """
 
-    def __init__(self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None):
+    def __init__(
+        self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
+    ) -> None:
         _require_extra()
         from opentelemetry import metrics, trace
 
