@@ -2,7 +2,7 @@
 line, at exactly the floor pyproject.toml declares (``name>=X`` becomes ``name==X``). Generated on each CI run from
 pyproject.toml itself, so the floors that are tested are the floors that are promised.
 
-    python .ci/floors.py cli examples redis > floors.txt
+    python .ci/floors.py cli examples redis otel > floors.txt
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
 from ._version import __version__
+from .telemetry import Telemetry
 
 __all__ = ["SignalWireClient"]
 
@@ -76,6 +77,15 @@ def _check_rate_limit(rate_limit: Any, project_id: str) -> RateLimiter | None:
     return rate_limit
 
 
+def _check_telemetry(telemetry: Any) -> Telemetry | None:
+    if telemetry is not None and not isinstance(telemetry, Telemetry):
+        raise InvalidRequestError(
+            f"telemetry must be a signalwire_tokens.telemetry.Telemetry, got {type(telemetry).__name__}",
+            field="telemetry",
+        )
+    return telemetry
+
+
 class SignalWireClient:
     """An asyncio client for SignalWire's token APIs, safe to share between any number of tasks.
 
@@ -90,7 +100,8 @@ class SignalWireClient:
     replaces the aiohttp transport with any :class:`Transport` (the fake space's in-memory one, a test double);
     the client closes it when it closes. ``rate_limit`` (a :class:`RateLimiter`: :class:`LocalRateLimit` for one
     process, ``RedisRateLimit`` for a fleet) holds every attempt of a POST, PUT or PATCH until the window allows it;
-    the client closes it too.
+    the client closes it too. ``telemetry`` (a :class:`~signalwire_tokens.telemetry.Telemetry`) adds a span per call
+    before ``middlewares`` and a span per attempt just before credentials.
     """
 
     def __init__(
@@ -108,6 +119,7 @@ class SignalWireClient:
         max_connections: int = 100,
         transport: Transport | None = None,
         rate_limit: RateLimiter | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.base_url = resolve_base_url(space, base_url)
         self.project_id = check_project_id(project_id)
@@ -126,6 +138,10 @@ class SignalWireClient:
         self.rate_limit = _check_rate_limit(rate_limit, self.project_id)
         # Only a client with a limiter has the gate in its chain: without one, a call costs nothing more.
         gate = [RateLimitGate(self.rate_limit)] if self.rate_limit is not None else []
+        # The same for telemetry: without it, the chain has no span middleware at all.
+        self.telemetry = _check_telemetry(telemetry)
+        call_spans = [self.telemetry._call_spans] if self.telemetry is not None else []
+        attempt_spans = [self.telemetry._attempt_spans] if self.telemetry is not None else []
         self._transport: Transport = (
             AiohttpTransport(max_connections=max_connections, session=session)
             if transport is None
@@ -133,6 +149,7 @@ class SignalWireClient:
         )
         self._handler = build_chain(
             [
+                *call_spans,  # outermost: the call's span holds everything the client does for it
                 *_check_middlewares("middlewares", middlewares),
                 EncodeBody(),
                 self._retry,
@@ -140,6 +157,7 @@ class SignalWireClient:
                 pace,  # a batch's own pacing first, then the client's window on top
                 *gate,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),
+                *attempt_spans,  # nearest the wire: after every wait, and the request as it is sent
                 credentials,
             ],
             self._transport,

@@ -17,7 +17,17 @@ from yarl import URL
 if TYPE_CHECKING:
     from ._pacing import FlowControl
 
-__all__ = ["Extensions", "FormBody", "Handler", "JsonBody", "Middleware", "Request", "Response", "Transport"]
+__all__ = [
+    "CallObserver",
+    "Extensions",
+    "FormBody",
+    "Handler",
+    "JsonBody",
+    "Middleware",
+    "Request",
+    "Response",
+    "Transport",
+]
 
 
 # One encoder, made once: json.dumps with any non-default option builds a new encoder on every call.
@@ -83,6 +93,14 @@ Body = FormBody | JsonBody | bytes | None
 _KEEP: Any = object()  # "unchanged", where None is a meaningful value
 
 
+class CallObserver(Protocol):
+    """What the layers below are told about one call while it runs (the telemetry's call span, when the client
+    has telemetry). Reported only where the observer is present: a call without one pays nothing."""
+
+    def waited(self, request: Request, seconds: float) -> None:
+        """The client's rate limiter held this attempt (``request.attempt``) for ``seconds`` before it could start."""
+
+
 @attrs.frozen
 class Extensions:
     """Per-call facts that travel with a request down the chain, like httpx's ``Request.extensions`` but typed.
@@ -93,6 +111,8 @@ class Extensions:
 
     #: The batch this call belongs to: its pacing and its concurrency that backs off on 429.
     flow: FlowControl | None = None
+    #: Who is told what happens to this call on its way (the rate limiter reports its waits here), or None.
+    observer: CallObserver | None = None
 
 
 NO_EXTENSIONS = Extensions()
@@ -128,6 +148,7 @@ class Request:
         body: Body = _KEEP,
         attempt: int | None = None,
         deadline: float | None = None,
+        extensions: Extensions | None = None,
     ) -> Request:
         """A copy with the fields middlewares change: ``attrs.evolve`` without its per-call introspection (this
         runs several times per call). For any other field, use ``attrs.evolve``."""
@@ -141,7 +162,7 @@ class Request:
             self.attempt if attempt is None else attempt,
             self.deadline if deadline is None else deadline,
             self.timeout,
-            self.extensions,
+            self.extensions if extensions is None else extensions,
         )
 
     def with_header(self, name: str, value: str) -> Request:

@@ -35,6 +35,8 @@ class RateLimiter(Protocol):
     ``acquire`` waits until the request may start. When that wait would pass ``request.deadline`` (``loop.time()``
     seconds, or None), it raises :class:`DeadlineExceededError` at once, so nothing is sent; when the limiter cannot
     tell (its store is unreachable) it raises :class:`RateLimiterError`, and never lets the request through unasked.
+    A limiter that made the request wait tells ``request.extensions.observer`` (when there is one) how long, with
+    ``observer.waited(request, seconds)``: the client's telemetry shows it on the call's span.
     """
 
     async def acquire(self, request: Request) -> None: ...
@@ -109,6 +111,9 @@ class LocalRateLimit:
                 with contextlib.suppress(ValueError):
                     starts.remove(start)
                 raise
+            observer = request.extensions.observer
+            if observer is not None:
+                observer.waited(request, start - now)
 
     async def aclose(self) -> None:
         """Nothing to release: the window lives in this object."""

@@ -75,6 +75,11 @@ class _Turns:
             if timer is not None:
                 timer.cancel()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a coroutine holds the turn now (the next caller will wait for it)."""
+        return self._busy
+
     def give(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -203,19 +208,26 @@ class RedisRateLimit:
                 "this RedisRateLimit has no key: give key= or pass it to a SignalWireClient", field="key"
             )
         state = self._loop_state()
+        observer = request.extensions.observer
+        # Behind another coroutine of this process that is asking (and maybe waiting for a place): a wait too.
+        queued = state.turns.busy
+        started = state.loop.time() if observer is not None else 0.0
         if not await state.turns.take(request.deadline):
             raise deadline_error(request, 0.0, describe_window(self.limit, self.period))
         try:
-            await self._wait_for_place(state, redis_key, request)
+            slept = await self._wait_for_place(state, redis_key, request)
         finally:
             state.turns.give()
+        if observer is not None and (queued or slept):
+            observer.waited(request, state.loop.time() - started)
 
-    async def _wait_for_place(self, state: _LoopState, redis_key: str, request: Request) -> None:
+    async def _wait_for_place(self, state: _LoopState, redis_key: str, request: Request) -> bool:
+        """Take a place in the window, sleeping until one frees; whether it had to sleep."""
         from pyrate_limiter import RateItem
         from redis.exceptions import NoScriptError, RedisError
 
         loop = state.loop
-        reloaded = False
+        reloaded = slept = False
         while True:
             try:
                 bucket = await self._bucket(state, redis_key)
@@ -224,7 +236,7 @@ class RedisRateLimit:
                 # Over an asyncio client, the bucket's methods return awaitables (typed as "maybe awaitable").
                 if await _guarded(cast("Awaitable[bool]", bucket.put(item))):
                     await self._leak(state, bucket, item.timestamp)
-                    return
+                    return slept
                 wait = max(1, await _guarded(_result(bucket.waiting(item)))) / 1000
             except NoScriptError:
                 if reloaded:
@@ -237,6 +249,7 @@ class RedisRateLimit:
             if request.deadline is not None and loop.time() + wait > request.deadline:
                 raise deadline_error(request, wait, describe_window(self.limit, self.period))
             await asyncio.sleep(wait)
+            slept = True
 
     async def _leak(self, state: _LoopState, bucket: RedisBucket, now_ms: int) -> None:
         # Starts older than the window only take memory: drop them about once a period (one more round trip).

@@ -7,7 +7,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from multidict import CIMultiDict
@@ -17,6 +17,9 @@ from yarl import URL
 
 from signalwire_tokens import ApiError, FormBody, JsonBody, Request, Response, RetryPolicy, SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire, RecordedRequest
+
+if TYPE_CHECKING:
+    from .otel_support import Exported
 
 PROJECT_ID = "ea14556a-984f-11ee-b9d1-0242ac120002"
 API_TOKEN = "PT037258e533e87ac63174ee136ed0798dc85d4f4f9e6d7191"
@@ -84,6 +87,17 @@ def sleep() -> RecordingSleep:
 async def fake() -> AsyncIterator[FakeSignalWire]:
     async with FakeSignalWire(project_id=PROJECT_ID, api_token=API_TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+def otel() -> Iterator[Exported]:
+    """A Telemetry exporting to memory (OpenTelemetry's SDK, which the test and e2e extras install)."""
+    pytest.importorskip("opentelemetry.sdk", reason="the telemetry tests need opentelemetry-sdk (the test extra)")
+    from .otel_support import Exported
+
+    exported = Exported()
+    yield exported
+    exported.shutdown()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from signalwire_tokens import (
     ChatTokenRequest,
     DeadlineExceededError,
+    Extensions,
     InvalidRequestError,
     LocalRateLimit,
     NotFoundError,
@@ -22,7 +23,7 @@ from signalwire_tokens import (
 )
 from signalwire_tokens.testing import FakeSignalWire
 
-from .conftest import API_TOKEN, PROJECT_ID, make_request
+from .conftest import API_TOKEN, PROJECT_ID, RedisServer, make_request
 from .support import READ, VirtualTime
 
 POST = make_request("POST")
@@ -108,6 +109,37 @@ async def test_by_default_it_keeps_the_event_loops_time() -> None:
     assert loop.time() - started >= 0.05 * 0.99
     await limiter.aclose()
     assert repr(limiter) == "LocalRateLimit(2, period=0.05)"
+
+
+class WaitLog:
+    """A CallObserver that writes down the waits it is told of."""
+
+    def __init__(self) -> None:
+        self.waits: list[tuple[int, float]] = []
+
+    def waited(self, request: Request, seconds: float) -> None:
+        self.waits.append((request.attempt, seconds))
+
+
+async def test_a_wait_is_told_to_the_calls_observer_with_the_seconds_waited() -> None:
+    time = VirtualTime()
+    limiter = LocalRateLimit(1, period=10.0, clock=time, sleep=time.sleep)
+    log = WaitLog()
+    observed = make_request("POST", extensions=Extensions(observer=log))
+    await time.run(limiter.acquire(observed), limiter.acquire(observed), limiter.acquire(POST))
+    assert log.waits == [(1, 10.0)], "the first did not wait; the one without an observer told nobody"
+
+
+async def test_a_redis_wait_is_told_to_the_calls_observer(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimit(redis_server.url, 1, period=0.2, key="observed")
+    log = WaitLog()
+    observed = make_request("POST", extensions=Extensions(observer=log))
+    try:
+        await asyncio.gather(*(limiter.acquire(observed) for _ in range(3)))
+    finally:
+        await limiter.aclose()
+    assert [attempt for attempt, _ in log.waits] == [1, 1], "the first found a place at once"
+    assert 0.1 < log.waits[0][1] < 1.0 and 0.1 < log.waits[1][1] < 1.0
 
 
 @pytest.mark.parametrize(

@@ -150,3 +150,34 @@ async def rate_limits(fake: FakeSignalWire) -> None:
         except RateLimiterError as error:
             sent: bool = error.request_sent
             assert not sent
+
+
+async def telemetry(fake: FakeSignalWire) -> None:
+    """The README's tracing recipe: the global providers, or providers of the application's own."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from signalwire_tokens import Extensions
+    from signalwire_tokens.telemetry import Telemetry
+
+    on_globals = Telemetry()
+    own = Telemetry(tracer_provider=TracerProvider(), meter_provider=MeterProvider())
+    for each in (on_globals, own):
+        async with fake.client(telemetry=each) as client:
+            configured: Telemetry | None = client.telemetry
+            assert configured is each
+            await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
+
+    class Limiter:
+        """A rate limiter of one's own reports its waits where the call's span can show them."""
+
+        async def acquire(self, request: Request) -> None:
+            extensions: Extensions = request.extensions
+            if extensions.observer is not None:
+                extensions.observer.waited(request, 0.25)
+
+        async def aclose(self) -> None:
+            pass
+
+    async with fake.client(rate_limit=Limiter(), telemetry=own) as client:
+        await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
