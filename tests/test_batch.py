@@ -116,6 +116,8 @@ async def test_stopping_early_cancels_whatever_is_in_flight() -> None:
     first = await stream.__anext__()
     assert first.ok
     minter.release.clear()
+    # An item that waited for the consumer: taking it frees its place for a row that the cleared event holds.
+    assert (await stream.__anext__()).ok
     for _ in range(5):
         await asyncio.sleep(0)
     assert minter.in_flight > 0
@@ -220,3 +222,23 @@ async def test_a_stopped_batch_stops_even_when_a_library_swallows_the_cancellati
         first = await anext(stream)
         await asyncio.wait_for(stream.aclose(), 5)
     assert first.ok
+
+
+async def test_a_finished_row_passes_its_place_to_the_next_row_at_once_when_the_consumer_is_waiting() -> None:
+    """The consumer keeps up: each row starts as the previous one ends, not after the consumer has run (at
+    concurrency 1 that hand-off was a round of the event loop per row with nothing in flight)."""
+    minter = Minter()
+    pulled = 0
+
+    def source() -> Iterator[ChatTokenRequest]:
+        nonlocal pulled
+        for request in requests(20):
+            pulled += 1
+            yield request
+
+    taken = 0
+    async for _item in BatchStream(minter, source(), concurrency=1):
+        taken += 1
+        if taken < 20:
+            assert minter.started == taken + 1, "the next row started before this one reached the consumer"
+        assert pulled - taken <= 1, "still never more than concurrency rows ahead"

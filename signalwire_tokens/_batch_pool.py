@@ -1,0 +1,204 @@
+"""The workers of a batch: a bounded pool pulling lazily from the caller's requests, minting, and handing each
+outcome to the one consumer (the :class:`~signalwire_tokens._batch.BatchStream` that iterates)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
+from typing import Any, TypeVar
+
+import attrs
+
+from ._channel_models import ChannelToken, ChannelTokenRequest, as_request
+from ._errors import SignalWireError
+from ._http import Extensions
+from ._models import BatchFailure, BatchItem, BatchSuccess
+from ._pacing import FlowControl
+
+__all__ = ["BatchProgress", "Mint", "Outcome", "Pool", "Progress"]
+
+TokenT = TypeVar("TokenT", bound=ChannelToken)
+#: Mints one token; the extensions carry the batch's flow control to its own requests.
+Mint = Callable[[Any, Extensions], Awaitable[TokenT]]
+
+
+@attrs.frozen
+class BatchProgress:
+    """Where a batch stands, passed to ``create_many``'s ``progress`` callback after each item completes."""
+
+    done: int
+    failed: int
+    in_flight: int
+    #: The concurrency the batch allows itself now: lower than asked after 429s, recovering after successes.
+    concurrency: int
+    #: 429 answers seen so far: each one a wait until its ``Retry-After`` (the whole batch pauses), not a failure.
+    throttled: int
+
+
+Progress = Callable[[BatchProgress], object]
+Outcome = BatchItem | BaseException | None  # None: every worker is done
+_BUFFERED: Any = object()  # the consumer's wake-up: an outcome waits in the buffer
+
+
+class Pool:
+    """The workers and what they share. Kept apart from :class:`BatchStream` so that the running workers do not
+    keep the stream alive: when the consumer drops the stream, its ``__del__`` can cancel them."""
+
+    def __init__(
+        self,
+        mint: Mint[Any],
+        request_class: type[ChannelTokenRequest],
+        requests: Iterable[Any] | AsyncIterable[Any],
+        concurrency: int,
+        flow: FlowControl,
+        progress: Progress | None,
+        hand_over: bool,
+    ) -> None:
+        self.mint = mint
+        #: A finished item goes straight to a consumer that is waiting for one, and its slot to the worker's next
+        #: row at once (not with ``ordered=True``, where an item may have to wait for its turn).
+        self.hand_over = hand_over
+        self.request_class = request_class
+        self.flow = flow
+        self.extensions = Extensions(flow=flow)
+        self.progress = progress
+        self.done = 0
+        self.failed = 0
+        self.sync_source: Iterator[Any] | None = None
+        self.async_source: AsyncIterator[Any] | None = None
+        if isinstance(requests, AsyncIterable):
+            self.async_source = aiter(requests)
+        else:
+            self.sync_source = iter(requests)
+        # Finished outcomes wait here for the consumer, who waits on ``consumer`` when there are none.
+        self.outcomes: collections.deque[Outcome] = collections.deque()
+        self.consumer: asyncio.Future[Any] | None = None
+        # A slot is held from pulling a request until the consumer takes its outcome: the input is never read
+        # more than ``concurrency`` items ahead of the consumer, and memory stays flat for any input size.
+        # (A counter and a queue of waiters: asyncio.Semaphore scans all its waiters on every release.)
+        self.free_slots = concurrency
+        self.slot_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.pull_lock = asyncio.Lock()
+        self.cancelled = False
+        self.next_index = 0
+        self.exhausted = False
+        # No more workers than items, when the input knows its length (a list of 5 with concurrency 1,000).
+        workers = min(concurrency, len(requests)) if isinstance(requests, Sized) else concurrency
+        self.running = max(workers, 1)
+        self.workers = [asyncio.ensure_future(self.work()) for _ in range(self.running)]
+
+    def release_slot(self) -> None:
+        while self.slot_waiters:
+            waiter = self.slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free_slots += 1
+
+    def push(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if self.consumer is not None and not self.consumer.done():
+            self.consumer.set_result(_BUFFERED)
+
+    def give(self, item: BatchItem) -> bool:
+        """Hand ``item`` to a consumer waiting with nothing buffered: it is taken now, so its worker keeps the slot
+        for its next row and starts it in the same step (no wake-up and no slot hand-off through the consumer)."""
+        consumer = self.consumer
+        if self.hand_over and consumer is not None and not consumer.done() and not self.outcomes:
+            consumer.set_result(item)
+            return True
+        return False
+
+    async def next_outcome(self) -> tuple[Outcome, bool]:
+        """The next outcome, and whether its slot was already passed on (it was handed over)."""
+        while not self.outcomes:
+            self.consumer = asyncio.get_running_loop().create_future()
+            handed = await self.consumer
+            if handed is not _BUFFERED:
+                return handed, True
+        return self.outcomes.popleft(), False
+
+    def pull_sync(self) -> tuple[int, Any] | None:
+        assert self.sync_source is not None
+        if self.exhausted:
+            return None
+        try:
+            item = next(self.sync_source)
+        except StopIteration:
+            self.exhausted = True
+            return None
+        return self.numbered(item)
+
+    async def pull_async(self) -> tuple[int, Any] | None:
+        assert self.async_source is not None
+        # An async generator cannot be advanced by two tasks at once.
+        async with self.pull_lock:
+            if self.exhausted:
+                return None
+            try:
+                item = await self.async_source.__anext__()
+            except StopAsyncIteration:
+                self.exhausted = True
+                return None
+        return self.numbered(item)
+
+    def numbered(self, item: Any) -> tuple[int, Any]:
+        index, self.next_index = self.next_index, self.next_index + 1
+        return index, item
+
+    async def work(self) -> None:
+        try:
+            holding = False  # a slot passed on from the row this worker handed over
+            # A cancelled pool stops even a worker whose cancellation a library swallowed on the way.
+            while not self.cancelled:
+                if holding:
+                    holding = False
+                elif self.free_slots:
+                    self.free_slots -= 1
+                else:
+                    # Inline rather than a helper coroutine: with the consumer keeping up, this runs for most items.
+                    waiter = asyncio.get_running_loop().create_future()
+                    self.slot_waiters.append(waiter)
+                    try:
+                        await waiter  # a released slot is handed straight to the waiter
+                    except asyncio.CancelledError:
+                        if waiter.done() and not waiter.cancelled():
+                            self.release_slot()
+                        raise
+                # A plain call for a plain iterable: no coroutine per item.
+                pulled = self.pull_sync() if self.sync_source is not None else await self.pull_async()
+                if pulled is None:
+                    self.release_slot()
+                    return
+                index, request = pulled
+                try:
+                    request = as_request(request, self.request_class)
+                    outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
+                except SignalWireError as error:
+                    outcome = BatchFailure(index, request, error)
+                self.record(outcome)
+                holding = self.give(outcome)
+                if not holding:
+                    self.push(outcome)
+        except Exception as error:  # the input itself failed: the consumer gets the error
+            self.exhausted = True
+            self.push(error)
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                self.push(None)
+
+    def record(self, item: BatchItem) -> None:
+        self.done += 1
+        self.failed += not item.ok
+        if self.progress is not None:
+            self.progress(
+                BatchProgress(self.done, self.failed, self.flow.in_flight, int(self.flow.limit), self.flow.throttled)
+            )
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        for worker in self.workers:
+            if not worker.done() and not worker.get_loop().is_closed():
+                worker.cancel()
