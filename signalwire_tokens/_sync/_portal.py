@@ -10,7 +10,7 @@ import queue
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from ._loop import BackgroundLoop
 
@@ -31,7 +31,7 @@ Inbox = queue.SimpleQueue[Callable[[], object]]
 class _Call(Generic[T]):
     """``function(*args, **kwargs)`` awaited in a task of the loop; it reports to ``inbox`` when it is done."""
 
-    __slots__ = ("_args", "_function", "_inbox", "_kwargs", "_task")
+    __slots__ = ("_args", "_error", "_function", "_inbox", "_kwargs", "_result", "_task")
 
     def __init__(
         self, function: Callable[..., Awaitable[T]], args: tuple[Any, ...], kwargs: dict[str, Any], inbox: Inbox
@@ -40,16 +40,25 @@ class _Call(Generic[T]):
         self._args = args
         self._kwargs = kwargs
         self._inbox = inbox
-        self._task: asyncio.Task[T] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._result: T | None = None
+        self._error: BaseException | None = None
 
     def start(self) -> None:
         """On the loop."""
         self._task = asyncio.get_running_loop().create_task(self._run())
-        self._task.add_done_callback(self._landed)
 
-    async def _run(self) -> T:
-        # The coroutine is made here, on the loop: a call refused before it started leaves none un-awaited.
-        return await self._function(*self._args, **self._kwargs)
+    async def _run(self) -> None:
+        # The coroutine is made here, on the loop: a call refused before it started leaves none un-awaited. The
+        # outcome is kept and reported from inside the task, a loop iteration sooner than a done callback would, and
+        # the task always ends normally: nobody awaits it, so nothing is left for asyncio to log, and even a
+        # KeyboardInterrupt raised by a middleware reaches the caller instead of stopping the loop.
+        try:
+            self._result = await self._function(*self._args, **self._kwargs)
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._inbox.put(self)
 
     def cancel(self) -> None:
         """On the loop, after :meth:`start` (the loop runs callbacks in the order they were submitted)."""
@@ -60,17 +69,14 @@ class _Call(Generic[T]):
         """Run as the work of a waiting thread when a call it gave up on (after an interrupt) lands late in its
         inbox: nothing to do."""
 
-    def _landed(self, task: asyncio.Task[T]) -> None:
-        if not task.cancelled():
-            task.exception()  # retrieved: a call whose caller was interrupted never logs "exception never retrieved"
-        self._inbox.put(self)
-
     def outcome(self, owner: str) -> T:
         """In the waiting thread, once the call reported to its inbox: the result, or the call's own exception."""
-        assert self._task is not None
-        if self._task.cancelled():
-            raise RuntimeError(f"the {owner} was closed while this call was in flight")
-        return self._task.result()
+        error, self._error = self._error, None  # no reference cycle through the traceback
+        if error is None:
+            return cast(T, self._result)
+        if isinstance(error, asyncio.CancelledError):
+            raise RuntimeError(f"the {owner} was closed while this call was in flight") from None
+        raise error
 
 
 def _refuse_inside_a_loop(owner: str) -> None:
