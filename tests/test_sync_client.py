@@ -3,11 +3,13 @@ in a background thread; against a fake space on a thread of its own, as a script
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
 import inspect
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -453,3 +455,15 @@ def test_closing_from_the_clients_own_thread_does_not_deadlock(space: ThreadedFa
     if thread is not None:
         thread.join(10)
     assert client.closed and loop_threads() == []
+
+
+def test_the_readme_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the README's sync client example (the same code, as the formatter lays it
+    out in a function), so mypy --strict checks what the README shows."""
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## Sync client") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
+    usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
+    checked = next(n for n in usage.body if isinstance(n, ast.FunctionDef) and n.name == "readme_sync_client")
+    assert [ast.dump(n) for n in checked.body[1:]] == [ast.dump(n) for n in ast.parse(example).body]
