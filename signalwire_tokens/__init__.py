@@ -43,6 +43,7 @@ from ._models import ApiToken, BatchItem, Permission
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
+from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient
 from ._version import __version__
 
 __all__ = [
@@ -90,6 +91,9 @@ __all__ = [
     "ServerError",
     "SignalWireClient",
     "SignalWireError",
+    "SyncBatchStream",
+    "SyncChatTokenCache",
+    "SyncSignalWireClient",
     "TokenBucket",
     "Transport",
     "TransportError",

@@ -8,7 +8,17 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from signalwire_tokens import ApiError, ChatToken, ChatTokenRequest, Extensions, Request, Response, ServerError
+from signalwire_tokens import (
+    ApiError,
+    ChatToken,
+    ChatTokenRequest,
+    Extensions,
+    Request,
+    Response,
+    RetryPolicy,
+    ServerError,
+    SyncSignalWireClient,
+)
 from signalwire_tokens._decode import decode_error
 from signalwire_tokens._http import NO_EXTENSIONS
 from signalwire_tokens.testing import FakeSignalWire
@@ -100,7 +110,64 @@ class ThreadedFake:
         asyncio.run_coroutine_threadsafe(self.fake.close(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        # The connections the server closed last finish closing in a later callback: run those before closing the
+        # loop, or their sockets are left for the garbage collector (a ResourceWarning in some later test).
+        self.loop.run_until_complete(asyncio.sleep(0))
         self.loop.close()
+
+
+async def no_wait(_seconds: float) -> None:
+    """A retry sleep that does not wait."""
+
+
+def sync_client(space: ThreadedFake, **options: Any) -> SyncSignalWireClient:
+    """A SyncSignalWireClient bound to a fake space on its own thread; retries skip their waits unless ``retry=``
+    says otherwise (as ``FakeSignalWire.client()`` does for the async client)."""
+    options.setdefault("retry", RetryPolicy(sleep=no_wait))
+    options.setdefault("api_token", space.fake.api_token)
+    return SyncSignalWireClient(None, space.fake.project_id, base_url=space.fake.url, **options)
+
+
+class Hold:
+    """A middleware that lets the first ``passes`` calls through once ``everyone`` calls are inside it, and holds
+    the rest until :meth:`release`; it counts arrivals and cancellations, and the test's thread waits on them."""
+
+    def __init__(self, *, passes: int = 0, everyone: int = 1) -> None:
+        self.passes = passes
+        self.everyone = everyone
+        self.inside = 0
+        self.cancelled = 0
+        self.changed = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._all_in: asyncio.Event | None = None
+        self._open: asyncio.Event | None = None
+
+    async def __call__(self, request: Request, call_next: Any) -> Response:
+        if self._all_in is None or self._open is None:
+            self._loop, self._all_in, self._open = asyncio.get_running_loop(), asyncio.Event(), asyncio.Event()
+        with self.changed:
+            self.inside += 1
+            number = self.inside
+            self.changed.notify_all()
+        if self.inside >= self.everyone:
+            self._all_in.set()
+        try:
+            await (self._all_in if number <= self.passes else self._open).wait()
+        except asyncio.CancelledError:
+            with self.changed:
+                self.cancelled += 1
+                self.changed.notify_all()
+            raise
+        response: Response = await call_next(request)
+        return response
+
+    def wait_until(self, *, inside: int = 0, cancelled: int = 0) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.inside >= inside and self.cancelled >= cancelled, timeout=5)
+
+    def release(self) -> None:
+        assert self._loop is not None and self._open is not None
+        self._loop.call_soon_threadsafe(self._open.set)
 
 
 class Answers:

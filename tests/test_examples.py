@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from .support import ThreadedFake
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 EXPECTED = {
     "aiohttp_app.py": "GET /chat-token/session-42 -> 200, token for member 'session-42'",
     "fastapi_app.py": "GET /chat-token/bob -> 200, token for member 'bob'",
     "fastapi_cache.py": "3 page views by 2 users -> 2 chat tokens minted (alice's two share one: True)",
+    "flask_app.py": "GET /chat-token/carol -> 200, token for member 'carol'",
     "bot.py": "bot stopped; 3 tokens minted",
     "batch_from_csv.py": "499 minted, 1 failed",
     "middleware_metrics.py": "attempts: {'chat_tokens.create 200': 5, 'chat_tokens.create 502': 2, "
@@ -32,6 +38,8 @@ def run(name: str) -> str:
         pytest.importorskip("httpx")
     if name.startswith("otel_"):
         pytest.importorskip("opentelemetry.sdk", reason="needs opentelemetry-sdk (the examples extra)")
+    if name.startswith("flask_"):
+        pytest.importorskip("flask")
     result = subprocess.run(
         [sys.executable, "-W", "error", str(EXAMPLES / name)], capture_output=True, text=True, timeout=120
     )
@@ -53,3 +61,40 @@ def test_the_console_recipe_prints_the_spans_of_each_call_and_attempt_then_the_m
     assert stdout.count('"http.request.resend_count": 1') == 1
     for metric in ("http.client.request.duration", "signalwire_tokens.retries", "signalwire_tokens.tokens_minted"):
         assert f'"name": "{metric}"' in stdout
+
+
+def test_the_flask_recipe_serves_every_request_through_its_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imported as a WSGI server imports it (the SIGNALWIRE_* variables set), its views called from several
+    threads at once through Flask's test client: one client, one loop thread, a token per request."""
+    pytest.importorskip("flask")
+    space = ThreadedFake()
+    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
+    monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
+    monkeypatch.setenv("SIGNALWIRE_BASE_URL", space.fake.url)
+    spec = importlib.util.spec_from_file_location("flask_app", EXAMPLES / "flask_app.py")
+    assert spec is not None and spec.loader is not None
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    answers: dict[str, Any] = {}
+
+    def page_view(member: str) -> None:
+        response = recipe.app.test_client().get(f"/chat-token/{member}")
+        answers[member] = (response.status_code, space.fake.decode_chat_token(response.get_json()["token"]))
+
+    try:
+        views = [threading.Thread(target=page_view, args=(f"user-{i}",)) for i in range(8)]
+        for view in views:
+            view.start()
+        for view in views:
+            view.join(10)
+        loops = [t for t in threading.enumerate() if t.name == "SyncSignalWireClient-loop"]
+        space.call(space.fake.fail, 403)  # the API refuses: the browser gets a plain 502
+        failed = recipe.app.test_client().get("/chat-token/dave")
+    finally:
+        recipe.signalwire.close()
+        space.close()
+    assert {m: (status, claims["member_id"]) for m, (status, claims) in answers.items()} == {
+        f"user-{i}": (200, f"user-{i}") for i in range(8)
+    }
+    assert len(loops) == 1, "one module-level client for every request and thread"
+    assert failed.status_code == 502 and space.fake.api_token not in failed.get_data(as_text=True)

@@ -27,6 +27,10 @@ from signalwire_tokens import (
     RetryPolicy,
     SignalWireClient,
     SignalWireError,
+    SyncBatchStream,
+    SyncChatTokenCache,
+    SyncSignalWireClient,
+    TokenBucket,
 )
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
 
@@ -181,3 +185,49 @@ async def telemetry(fake: FakeSignalWire) -> None:
 
     async with fake.client(rate_limit=Limiter(), telemetry=own) as client:
         await client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}})
+
+
+def readme_sync_client() -> None:
+    """The README's sync client example, as written (tests/test_sync_client.py holds its code to the README's)."""
+    from signalwire_tokens import ChatTokenRequest, SyncSignalWireClient
+
+    with SyncSignalWireClient.from_env() as client:
+        chat = client.chat_tokens.create(ttl=60, channels={"lobby": {"read": True}}, member_id="alice")
+        print(chat.member_id, chat.expires_at)
+        token = client.api_tokens.create(name="ci-bot", permissions=["chat"])
+        client.api_tokens.delete(token.id)
+        requests = (
+            ChatTokenRequest(ttl=60, channels={"lobby": {"read": True}}, member_id=f"user-{n}") for n in range(3)
+        )
+        for item in client.chat_tokens.create_many(requests, concurrency=32):
+            print(item.index, item.token.member_id if item.ok else item.error)
+        cache = client.chat_tokens.cache()
+        assert cache.get(ttl=60, channels={"lobby": {"read": True}}, member_id="bob").member_id == "bob"
+
+
+def sync_client_types() -> None:
+    """The sync client's results are the async client's, blocking: the same types, streams and caches typed by
+    their family."""
+    client: SyncSignalWireClient = SyncSignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
+    with client:
+        api: ApiToken = client.project_tokens.update("id", name="renamed")
+        pubsub: PubSubToken = client.pubsub_tokens.create(ttl=5, channels={"news": {"read": True}})
+        stream: SyncBatchStream[PubSubToken] = client.pubsub_tokens.create_many(
+            [PubSubTokenRequest(ttl=5, channels={"news": {"read": True}})], ordered=True
+        )
+        with stream:
+            for item in stream:
+                if item.ok:
+                    minted: PubSubToken = item.token
+                    assert minted.token
+                else:
+                    failed: SignalWireError = item.error
+                    assert failed.message
+        cache: SyncChatTokenCache[ChatToken] = client.chat_tokens.cache(refresh_margin=90.0)
+        with cache:
+            chat: ChatToken = cache.get(ttl=5, channels={"a": {"read": True}}, member_id="m")
+            dropped: int = cache.invalidate(member_id="m")
+            assert chat.token and dropped >= 0 and cache.hits >= 0
+        budget: TokenBucket | None = client.retry_budget
+        closed: bool = client.closed
+        assert api.id and pubsub.token and (budget is None or budget.available >= 0) and not closed

@@ -1,0 +1,166 @@
+"""The resources of :class:`SyncSignalWireClient`: each method is the async resource's, with the same parameters,
+defaults and results, run on the client's loop while the calling thread waits. Written out one by one (nothing
+generated), so that type checkers and ``help()`` see real signatures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from .._api_tokens import PermissionsInput, _TokenAdmin
+from .._batch import BatchStream, Progress
+from .._cache import ChatTokenCache
+from .._channel_models import ChannelsInput, ChannelToken, ChannelTokenRequest
+from .._channel_tokens import ChannelTokens
+from .._http import NO_EXTENSIONS, Extensions
+from .._models import ApiToken
+from ._batch import Requests, SyncBatchStream
+from ._portal import Portal
+
+__all__ = ["SyncChannelTokens", "SyncChatTokenCache", "SyncTokenAdmin"]
+
+RequestT = TypeVar("RequestT", bound=ChannelTokenRequest)
+TokenT = TypeVar("TokenT", bound=ChannelToken)
+
+
+class SyncTokenAdmin:
+    """``client.api_tokens`` (compatibility API) and ``client.project_tokens`` (platform API), blocking."""
+
+    def __init__(self, portal: Portal, tokens: _TokenAdmin) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(self, name: str, permissions: PermissionsInput, subproject_id: str | None = None) -> ApiToken:
+        """Create an API token. Not idempotent: retried only where the API cannot have acted on it."""
+        return self._portal.run(self._tokens.create, name, permissions, subproject_id)
+
+    def update(
+        self, token_id: str, *, name: str | None = None, permissions: PermissionsInput | None = None
+    ) -> ApiToken:
+        """Change a token's name and/or permissions; fields left out are kept."""
+        return self._portal.run(self._tokens.update, token_id, name=name, permissions=permissions)
+
+    def delete(self, token_id: str) -> None:
+        """Delete a token. A 404 on a retry, after an attempt whose outcome was unknown, counts as deleted."""
+        self._portal.run(self._tokens.delete, token_id)
+
+
+class SyncChannelTokens(Generic[RequestT, TokenT]):
+    """``client.chat_tokens`` and ``client.pubsub_tokens``, blocking."""
+
+    def __init__(self, portal: Portal, tokens: ChannelTokens[RequestT, TokenT]) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(
+        self,
+        ttl: int,
+        channels: ChannelsInput,
+        member_id: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> TokenT:
+        """Mint one token valid for ``ttl`` minutes on ``channels``."""
+        return self._portal.run(self._tokens.create, ttl, channels, member_id, state)
+
+    def mint(self, request: ChannelTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> TokenT:
+        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain)."""
+        return self._portal.run(self._tokens.mint, request, extensions)
+
+    def create_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> SyncBatchStream[TokenT]:
+        """Mint many tokens, at most ``concurrency`` at once, yielding a :class:`BatchItem` as each completes (see
+        ``SignalWireClient``'s ``create_many``). The input is pulled lazily, in the iterating thread; ``progress``
+        is called on the client's loop thread, so it must not call the client."""
+
+        def start(source: Requests) -> BatchStream[TokenT]:
+            return self._tokens.create_many(
+                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
+            )
+
+        return SyncBatchStream(self._portal, start, requests)
+
+    def cache(
+        self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time
+    ) -> SyncChatTokenCache[TokenT]:
+        """A :class:`SyncChatTokenCache` minting this family's tokens through this client, closed when the client
+        closes; its background refreshes run on the client's loop, between your calls."""
+        # Made on the loop's thread: the client's registry of what to close is the loop's to touch.
+        cache = self._portal.call(
+            self._tokens.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+        )
+        return SyncChatTokenCache(self._portal, cache)
+
+
+class SyncChatTokenCache(Generic[TokenT]):
+    """A :class:`ChatTokenCache` for blocking callers: the same keys, margin, single flight (across threads too: a
+    cache is shared by every thread that uses it) and refresh ahead; ``repr`` shows counts only."""
+
+    def __init__(self, portal: Portal, cache: ChatTokenCache[TokenT]) -> None:
+        self._portal = portal
+        self._cache = cache
+
+    def get(
+        self,
+        ttl: int,
+        channels: ChannelsInput,
+        member_id: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> TokenT:
+        """The cached token for these arguments while it has more than the refresh margin left, else a new one."""
+        return self._portal.run(self._cache.get, ttl, channels, member_id, state)
+
+    def invalidate(self, *, member_id: str) -> int:
+        """Drop every entry of ``member_id``; returns how many were dropped."""
+        return self._portal.call(self._cache.invalidate, member_id=member_id)
+
+    def close(self) -> None:
+        """Cancel the refreshes in flight, wait until they are gone, and drop every token. Safe to call twice, and
+        after the client closed (which closes its caches)."""
+        if not self._portal.closed:
+            self._portal.run(self._cache.aclose)
+
+    @property
+    def max_entries(self) -> int:
+        return self._cache.max_entries
+
+    @property
+    def refresh_margin(self) -> float | None:
+        return self._cache.refresh_margin
+
+    @property
+    def hits(self) -> int:
+        """Gets answered at once from the cache."""
+        return self._cache.hits
+
+    @property
+    def misses(self) -> int:
+        """Gets that waited for a request (their own, or one in flight)."""
+        return self._cache.misses
+
+    @property
+    def refreshes(self) -> int:
+        """Background refreshes started."""
+        return self._cache.refreshes
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def __repr__(self) -> str:
+        return f"Sync{self._cache!r}"
+
+    def __enter__(self) -> SyncChatTokenCache[TokenT]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
