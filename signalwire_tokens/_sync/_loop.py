@@ -8,7 +8,11 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 
-__all__ = ["BackgroundLoop"]
+__all__ = ["BackgroundLoop", "Refused"]
+
+
+class Refused(RuntimeError):
+    """The loop took nothing: the client is closed, or its loop belongs to the process this one was forked from."""
 
 
 class BackgroundLoop:
@@ -52,14 +56,14 @@ class BackgroundLoop:
         the work of closing (``closing=True``)."""
         with self._lock:
             if self._closed and not closing:
-                raise RuntimeError(f"the {self._owner} is closed")
+                raise Refused(f"the {self._owner} is closed")
             loop = self._loop if self._loop is not None else self._start()
             if self._pid != os.getpid():
-                raise RuntimeError(
+                raise Refused(
                     f"this {self._owner} started its event loop in another process, which then forked: its loop "
                     "thread does not exist here. Make the client in each process, or use it first after the fork"
                 )
-            # Refused with RuntimeError once the loop is closed: the caller hears of it instead of waiting forever.
+            # A closed loop raises RuntimeError here rather than drop the callback: nobody waits for it forever.
             loop.call_soon_threadsafe(callback)
 
     def spawn(self, function: Callable[[], Awaitable[object]]) -> None:
@@ -97,7 +101,11 @@ class BackgroundLoop:
         thread = threading.Thread(target=self._serve, args=(ready,), name=f"{self._owner}-loop", daemon=True)
         self._thread, self._pid = thread, os.getpid()
         thread.start()
-        ready.wait()
+        try:
+            ready.wait()
+        except BaseException:  # pragma: no cover - a Ctrl-C in the microseconds the thread takes to start
+            ready.wait()  # it starts all the same: let it be the one loop (a second Ctrl-C here gives up)
+            raise
         assert self._loop is not None
         return self._loop
 

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
-from ._loop import BackgroundLoop
+from ._loop import BackgroundLoop, Refused
 
 __all__ = ["CANCEL_GRACE", "Inbox", "Portal"]
 
@@ -61,9 +61,12 @@ class _Call(Generic[T]):
             self._inbox.put(self)
 
     def cancel(self) -> None:
-        """On the loop, after :meth:`start` (the loop runs callbacks in the order they were submitted)."""
-        assert self._task is not None
-        self._task.cancel()
+        """On the loop. The loop runs callbacks in the order they were submitted, so the task exists here unless
+        the interrupt came before :meth:`start` was handed over: then the call is over as it stands."""
+        if self._task is not None:
+            self._task.cancel()
+        else:  # pragma: no cover - only an interrupt inside submit(), before call_soon_threadsafe, gets here
+            self._inbox.put(self)
 
     def __call__(self) -> None:
         """Run as the work of a waiting thread when a call it gave up on (after an interrupt) lands late in its
@@ -90,11 +93,15 @@ def _refuse_inside_a_loop(owner: str) -> None:
     )
 
 
-def _wait(call: _Call[Any], inbox: Inbox, loop: BackgroundLoop) -> None:
-    """Until ``call`` is done, run the work the loop posts to ``inbox``. Interrupted, cancel the call on the loop."""
+def _hand_over_and_wait(call: _Call[Any], inbox: Inbox, loop: BackgroundLoop) -> None:
+    """Submit ``call`` and, until it is done, run the work the loop posts to ``inbox``. Interrupted anywhere from the
+    hand-over on (a Ctrl-C can land in this thread before it is even waiting), cancel the call on the loop."""
     try:
+        loop.submit(call.start)
         while (event := inbox.get()) is not call:
             event()
+    except Refused:
+        raise  # the loop took nothing: there is nothing to cancel
     except BaseException:  # KeyboardInterrupt, or whatever else a signal handler raised in this thread
         _abandon(call, inbox, loop)
         raise
@@ -174,8 +181,7 @@ class Portal:
         """:meth:`run`, running meanwhile in this thread the work the loop posts to ``inbox``."""
         _refuse_inside_a_loop(self._owner)
         call = _Call(function, args, kwargs, inbox)
-        self._loop.submit(call.start)
-        _wait(call, inbox, self._loop)
+        _hand_over_and_wait(call, inbox, self._loop)
         return call.outcome(self._owner)
 
     def spawn(self, function: Callable[[], Awaitable[object]]) -> None:
