@@ -20,6 +20,7 @@ from signalwire_tokens.testing import FakeSignalWire, RecordedRequest
 
 if TYPE_CHECKING:
     from .otel_support import Exported
+    from .support import ThreadedFake
 
 PROJECT_ID = "ea14556a-984f-11ee-b9d1-0242ac120002"
 API_TOKEN = "PT037258e533e87ac63174ee136ed0798dc85d4f4f9e6d7191"
@@ -207,3 +208,14 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def space() -> Iterator[ThreadedFake]:
+    """A fake space on an event loop of its own in a thread: for code that runs its own loop (the command line,
+    the sync client)."""
+    from .support import ThreadedFake
+
+    threaded = ThreadedFake()
+    yield threaded
+    threaded.close()

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from signalwire_tokens.cli import main
 from signalwire_tokens.testing import fast_retries
 
 from .support import ThreadedFake
-
-
-@pytest.fixture
-def space() -> Iterator[ThreadedFake]:
-    threaded = ThreadedFake()
-    yield threaded
-    threaded.close()
 
 
 @pytest.fixture

@@ -32,13 +32,6 @@ def rows(n: int, start: int = 0, **fields: Any) -> str:
     )
 
 
-@pytest.fixture
-def space() -> Iterator[ThreadedFake]:
-    threaded = ThreadedFake()
-    yield threaded
-    threaded.close()
-
-
 def environment(space: ThreadedFake, api_token: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALWIRE_")}
     return {

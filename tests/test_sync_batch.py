@@ -28,13 +28,6 @@ LOBBY = {"lobby": {"read": True}}
 
 
 @pytest.fixture
-def space() -> Iterator[ThreadedFake]:
-    threaded = ThreadedFake()
-    yield threaded
-    threaded.close()
-
-
-@pytest.fixture
 def client(space: ThreadedFake) -> Iterator[SyncSignalWireClient]:
     with sync_client(space) as sync:
         yield sync

@@ -43,13 +43,6 @@ LOOP_THREAD = "SyncSignalWireClient-loop"
 
 
 @pytest.fixture
-def space() -> Iterator[ThreadedFake]:
-    threaded = ThreadedFake()
-    yield threaded
-    threaded.close()
-
-
-@pytest.fixture
 def client(space: ThreadedFake) -> Iterator[SyncSignalWireClient]:
     with sync_client(space) as sync:
         yield sync
