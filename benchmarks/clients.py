@@ -44,7 +44,8 @@ async def library_create(url: str, n: int, concurrency: int) -> int:
             nonlocal remaining, minted
             while remaining > 0:
                 remaining -= 1
-                minted += bool((await client.chat_tokens.create(ttl=60, channels=CHANNELS)).token)
+                token = await client.chat_tokens.create(ttl=60, channels=CHANNELS)
+                minted += bool(token.token)  # after the await: "minted +=" would read the count before it
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return minted
