@@ -1,4 +1,4 @@
-"""The built-in middlewares (body encoding, error decoding, credentials) and the chain that joins them.
+"""The built-in request transforms (body encoding, credentials) and the chain that joins the middlewares.
 
 Encoding and credentials are pure functions of a request; the middlewares are thin wrappers around them.
 """
@@ -13,11 +13,10 @@ from urllib.parse import urlencode
 import attrs
 from yarl import URL
 
-from ._decode import decode_error
 from ._errors import InvalidRequestError
 from ._http import FormBody, Handler, HeaderCache, JsonBody, Middleware, Request, Response, add_header, dump_json
 
-__all__ = ["Credentials", "EncodeBody", "build_chain", "decode_errors", "encode_request"]
+__all__ = ["Credentials", "EncodeBody", "build_chain", "encode_request"]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -58,14 +57,6 @@ class EncodeBody(RequestTransform):
 
     def __repr__(self) -> str:
         return "EncodeBody()"
-
-
-async def decode_errors(request: Request, call_next: Handler) -> Response:
-    """Raise the typed :class:`ApiError` for any status that is not 2xx (a 3xx included: nothing is followed)."""
-    response = await call_next(request)
-    if not response.ok:
-        raise decode_error(response)
-    return response
 
 
 @attrs.frozen(repr=False)

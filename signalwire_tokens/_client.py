@@ -15,7 +15,7 @@ from yarl import URL
 
 from ._api_tokens import ApiTokens, ProjectTokens
 from ._budget import TokenBucket
-from ._chain import Credentials, EncodeBody, build_chain, decode_errors
+from ._chain import Credentials, EncodeBody, build_chain
 from ._channel_tokens import ChatTokens, PubSubTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
@@ -153,7 +153,6 @@ class SignalWireClient:
                 *_check_middlewares("middlewares", middlewares),
                 EncodeBody(),
                 self._retry,
-                decode_errors,
                 pace,  # a batch's own pacing first, then the client's window on top
                 *gate,
                 *_check_middlewares("attempt_middlewares", attempt_middlewares),

@@ -108,10 +108,16 @@ class FlowControl:
                 free -= 1
 
 
-async def pace(request: Request, call_next: Handler) -> Response:
+def pace(request: Request, call_next: Handler) -> Awaitable[Response]:
+    """A batch's attempt waits for its turn and reports its answer; any other call passes straight through, with no
+    coroutine of its own (a plain function returning the next link's awaitable)."""
     flow = request.extensions.flow
     if flow is None:
-        return await call_next(request)
+        return call_next(request)
+    return _paced(flow, request, call_next)
+
+
+async def _paced(flow: FlowControl, request: Request, call_next: Handler) -> Response:
     window = flow.try_acquire()
     if window is None:
         window = await flow.acquire()

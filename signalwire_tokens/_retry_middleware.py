@@ -1,5 +1,9 @@
 """The retry middleware: the first attempt on its own, then tenacity running the retries, each of its hooks asking
-the pure :func:`decide`, and the error the call ends with made complete."""
+the pure :func:`decide`, and the error the call ends with made complete.
+
+It also decodes errors: each attempt's answer that is not 2xx (a 3xx included: nothing is followed) becomes its typed
+:class:`ApiError` here, the form the retry decision reads. The two are one layer because nothing may sit between
+them, and so that decoding costs no coroutine of its own per attempt."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import attrs
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from ._budget import TokenBucket
+from ._decode import decode_error
 from ._errors import (
     ApiError,
     DeadlineExceededError,
@@ -153,7 +158,7 @@ class _Retries:
 
     async def _attempt(self) -> Response:
         self.attempt += 1
-        response = await self.call_next(self.request.replace(attempt=self.attempt))
+        response = _decoded(await self.call_next(self.request.replace(attempt=self.attempt)))
         if self.bucket is not None:
             self.bucket.record_success(self.last_retry_cost)
         return response
@@ -171,6 +176,13 @@ class _Retries:
         raise self.final(_failure(state), decision.why)
 
 
+def _decoded(response: Response) -> Response:
+    """``response`` when it is a 2xx; else its typed :class:`ApiError`, raised."""
+    if not response.ok:
+        raise decode_error(response)
+    return response
+
+
 def _unsent_deadline(error: SignalWireError) -> bool:
     return isinstance(error, DeadlineExceededError) and not error.request_sent
 
@@ -183,7 +195,8 @@ def _failure(state: RetryCallState) -> SignalWireError:
 
 
 class RetryMiddleware:
-    """Runs the rest of the chain once per attempt, as the policy says; one per client, holding its budget."""
+    """Runs the rest of the chain once per attempt, as the policy says, raising each non-2xx answer as its typed
+    error; one per client, holding its budget."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
@@ -195,7 +208,7 @@ class RetryMiddleware:
         # The first attempt runs without tenacity: most calls succeed, and a tenacity loop costs about 22 µs per
         # call even then (benchmarks/tenacity_cost.py), a fifth of a whole mint's CPU time.
         try:
-            response = await call_next(request)
+            response = _decoded(await call_next(request))
         except SignalWireError as error:
             failure = error
         else:

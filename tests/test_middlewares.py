@@ -27,7 +27,7 @@ from signalwire_tokens import (
     SignalWireClient,
     UnprocessableEntityError,
 )
-from signalwire_tokens._chain import Credentials, EncodeBody, build_chain, decode_errors, encode_request
+from signalwire_tokens._chain import Credentials, EncodeBody, build_chain, encode_request
 from signalwire_tokens._retry_middleware import RetryMiddleware
 from signalwire_tokens.testing import FakeSignalWire
 
@@ -115,15 +115,20 @@ def test_with_header_makes_a_new_request() -> None:
 # -- error decoding --------------------------------------------------------------------------------------------------
 
 
-async def test_decode_errors_passes_successes_through() -> None:
+# The retry layer decodes each attempt's answer: the layers below it see every raw Response.
+
+
+async def test_a_2xx_answer_passes_through_the_retry_layer_as_it_is() -> None:
     response = make_response(204, b"")
-    assert await decode_errors(make_request(), FakeNext(response)) is response
+    assert await RetryMiddleware(RetryPolicy.disabled())(make_request(), FakeNext(response)) is response
 
 
 @pytest.mark.parametrize("status", [301, 400, 404, 422, 500])
-async def test_decode_errors_raises_for_anything_else(status: int) -> None:
+async def test_any_other_answer_becomes_its_typed_error(status: int) -> None:
     with pytest.raises(ApiError) as info:
-        await decode_errors(make_request(), FakeNext(make_response(status, b'{"error":"no"}')))
+        await RetryMiddleware(RetryPolicy.disabled())(
+            make_request(), FakeNext(make_response(status, b'{"error":"no"}'))
+        )
     assert info.value.status == status
 
 
@@ -132,6 +137,13 @@ async def test_decode_errors_raises_for_anything_else(status: int) -> None:
 
 def retry(sleep: RecordingSleep, **kwargs: float) -> RetryMiddleware:
     return RetryMiddleware(RetryPolicy(sleep=sleep, **kwargs))  # type: ignore[arg-type]
+
+
+async def test_an_error_answer_from_below_is_retried_like_a_raised_one(sleep: RecordingSleep) -> None:
+    ok = make_response()
+    call_next = FakeNext(make_response(503, b'{"error":"busy"}'), ok)
+    assert await retry(sleep)(make_request(), call_next) is ok
+    assert [r.attempt for r in call_next.requests] == [1, 2]
 
 
 @pytest.mark.parametrize(

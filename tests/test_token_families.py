@@ -14,9 +14,12 @@ from signalwire_tokens import (
     NotFoundError,
     PubSubToken,
     PubSubTokenRequest,
+    Request,
+    Response,
     RetryPolicy,
     ServerError,
     SignalWireClient,
+    UnexpectedResponseError,
     UnprocessableEntityError,
 )
 from signalwire_tokens.testing import FakeSignalWire
@@ -157,3 +160,36 @@ async def test_pubsub_tokens_have_the_same_cache(client: SignalWireClient, fake:
     again = await cache.get(ttl=60, channels={"news": READ}, member_id="alice")
     assert isinstance(first, PubSubToken) and again is first
     assert (fake.pubsub_tokens_minted, fake.chat_tokens_minted) == (1, 0)
+
+
+class _Answering:
+    """A transport that answers every request 200 with one fixed body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self, request: Request) -> Response:
+        return Response(200, {"Content-Type": "application/json"}, self.body, request, request.attempt)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("family", ["chat_tokens", "pubsub_tokens"])
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>ok</html>", b"[]", b'"eyJ"', b"{}", b'{"token": 5}', b'{"token": null}', b"\xff"],
+)
+async def test_a_success_body_that_is_not_a_token_is_an_unexpected_response(family: str, body: bytes) -> None:
+    async with SignalWireClient("example", TOKEN_ID, "PTsecret", transport=_Answering(body)) as client:
+        with pytest.raises(UnexpectedResponseError) as info:
+            await getattr(client, family).create(ttl=1, channels={"a": READ})
+        with pytest.raises(UnexpectedResponseError):
+            await getattr(client, family).mint(ChatTokenRequest(1, {"a": READ}))
+    assert str(info.value).startswith(f"the API answered 200 to {family}.create with a body that is not")
+
+
+async def test_extra_fields_beside_the_token_are_ignored() -> None:
+    body = b'{"token": "eyJ.a.b", "expires_in": 3600}'
+    async with SignalWireClient("example", TOKEN_ID, "PTsecret", transport=_Answering(body)) as client:
+        assert (await client.chat_tokens.create(ttl=1, channels={"a": READ})).token == "eyJ.a.b"
