@@ -22,54 +22,75 @@ CHANNELS = {"lobby": {"read": True, "write": True}}
 PATH = "/api/chat/tokens"
 
 
-async def library(url: str, n: int, concurrency: int) -> int:
-    from signalwire_tokens import ChatTokenRequest, SignalWireClient
+async def many_chunk(client: Any, n: int, concurrency: int) -> int:
+    """``create_many`` over ``n`` requests through an open ``SignalWireClient``."""
+    from signalwire_tokens import ChatTokenRequest
 
     minted = 0
     requests = (ChatTokenRequest(ttl=60, channels=CHANNELS) for _ in range(n))
-    async with SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=url, max_connections=concurrency) as client:
-        async for item in client.chat_tokens.create_many(requests, concurrency=concurrency):
-            minted += item.ok
+    async for item in client.chat_tokens.create_many(requests, concurrency=concurrency):
+        minted += item.ok
     return minted
+
+
+async def create_chunk(client: Any, n: int, concurrency: int) -> int:
+    """What a backend does: ``chat_tokens.create`` per token, from ``concurrency`` tasks sharing one client."""
+    remaining, minted = n, 0
+
+    async def worker() -> None:
+        nonlocal remaining, minted
+        while remaining > 0:
+            remaining -= 1
+            token = await client.chat_tokens.create(ttl=60, channels=CHANNELS)
+            minted += bool(token.token)  # after the await: "minted +=" would read the count before it
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return minted
+
+
+async def raw_chunk(session: Any, url: str, n: int, concurrency: int) -> int:
+    """The floor: what aiohttp itself costs for the same job, written by hand, over an open session."""
+    remaining, minted = n, 0
+    headers = {"Authorization": AUTH, "Content-Type": "application/json", "Accept": "application/json"}
+
+    async def worker() -> None:
+        nonlocal remaining, minted
+        while remaining > 0:
+            remaining -= 1
+            body = json.dumps({"ttl": 60, "channels": CHANNELS}).encode()
+            async with session.post(url + PATH, data=body, headers=headers) as response:
+                data = json.loads(await response.read())
+                minted += response.status == 200 and bool(data["token"])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return minted
+
+
+def library_client(url: str, concurrency: int) -> Any:
+    from signalwire_tokens import SignalWireClient
+
+    return SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=url, max_connections=concurrency)
+
+
+def raw_session(concurrency: int) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+
+
+async def library(url: str, n: int, concurrency: int) -> int:
+    async with library_client(url, concurrency) as client:
+        return await many_chunk(client, n, concurrency)
 
 
 async def library_create(url: str, n: int, concurrency: int) -> int:
-    """What a backend does: ``chat_tokens.create`` per token, from ``concurrency`` tasks sharing one client."""
-    from signalwire_tokens import SignalWireClient
-
-    remaining, minted = n, 0
-    async with SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=url, max_connections=concurrency) as client:
-
-        async def worker() -> None:
-            nonlocal remaining, minted
-            while remaining > 0:
-                remaining -= 1
-                token = await client.chat_tokens.create(ttl=60, channels=CHANNELS)
-                minted += bool(token.token)  # after the await: "minted +=" would read the count before it
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return minted
+    async with library_client(url, concurrency) as client:
+        return await create_chunk(client, n, concurrency)
 
 
 async def raw_aiohttp(url: str, n: int, concurrency: int) -> int:
-    """The floor: what aiohttp itself costs for the same job, written by hand."""
-    import aiohttp
-
-    remaining, minted = n, 0
-    headers = {"Authorization": AUTH, "Content-Type": "application/json", "Accept": "application/json"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-
-        async def worker() -> None:
-            nonlocal remaining, minted
-            while remaining > 0:
-                remaining -= 1
-                body = json.dumps({"ttl": 60, "channels": CHANNELS}).encode()
-                async with session.post(url + PATH, data=body, headers=headers) as response:
-                    data = json.loads(await response.read())
-                    minted += response.status == 200 and bool(data["token"])
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return minted
+    async with raw_session(concurrency) as session:
+        return await raw_chunk(session, url, n, concurrency)
 
 
 async def httpx_async(url: str, n: int, concurrency: int) -> int:

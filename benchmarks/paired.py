@@ -27,64 +27,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from clients import API_TOKEN, AUTH, CHANNELS, PATH, PROJECT_ID
+from clients import create_chunk, library_client, many_chunk, raw_chunk, raw_session
 
 HERE = Path(__file__).parent
 RAW = "raw-aiohttp"
 
 
-async def raw_runner(url: str, concurrency: int) -> Callable[[int], Awaitable[int]]:
-    """The hand-written loop of ``clients.py``, over one session kept open between chunks."""
-    import aiohttp
-
-    headers = {"Authorization": AUTH, "Content-Type": "application/json", "Accept": "application/json"}
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
-
-    async def chunk(n: int) -> int:
-        remaining, minted = n, 0
-
-        async def worker() -> None:
-            nonlocal remaining, minted
-            while remaining > 0:
-                remaining -= 1
-                body = json.dumps({"ttl": 60, "channels": CHANNELS}).encode()
-                async with session.post(url + PATH, data=body, headers=headers) as response:
-                    data = json.loads(await response.read())
-                    minted += response.status == 200 and bool(data["token"])
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return minted
-
-    return chunk
-
-
-async def library_runner(url: str, concurrency: int, batch: bool) -> Callable[[int], Awaitable[int]]:
-    """``create_many`` over the chunk (``batch``), or ``chat_tokens.create`` from ``concurrency`` tasks."""
-    from signalwire_tokens import ChatTokenRequest, SignalWireClient
-
-    client = SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=url, max_connections=concurrency)
-
-    async def many(n: int) -> int:
-        requests = (ChatTokenRequest(ttl=60, channels=CHANNELS) for _ in range(n))
-        minted = 0
-        async for item in client.chat_tokens.create_many(requests, concurrency=concurrency):
-            minted += item.ok
-        return minted
-
-    async def single(n: int) -> int:
-        remaining, minted = n, 0
-
-        async def worker() -> None:
-            nonlocal remaining, minted
-            while remaining > 0:
-                remaining -= 1
-                token = await client.chat_tokens.create(ttl=60, channels=CHANNELS)
-                minted += bool(token.token)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return minted
-
-    return many if batch else single
+async def runner_for(kind: str, url: str, concurrency: int) -> Callable[[int], Awaitable[int]]:
+    """A chunk of ``n`` tokens for ``kind``, over one session or client opened here and kept open between chunks."""
+    if kind == RAW:
+        session = raw_session(concurrency)
+        return lambda n: raw_chunk(session, url, n, concurrency)
+    client = library_client(url, concurrency)
+    job = many_chunk if kind == "library" else create_chunk
+    return lambda n: job(client, n, concurrency)
 
 
 def serve(kind: str, url: str, concurrency: int) -> None:
@@ -92,10 +48,7 @@ def serve(kind: str, url: str, concurrency: int) -> None:
     if len(os.sched_getaffinity(0)) > 1:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[1]})
     with asyncio.Runner() as runner:
-        if kind == RAW:
-            chunk = runner.run(raw_runner(url, concurrency))
-        else:
-            chunk = runner.run(library_runner(url, concurrency, batch=kind == "library"))
+        chunk = runner.run(runner_for(kind, url, concurrency))
         runner.run(chunk(max(200, concurrency * 4)))  # warm: connections open, code paths taken once
         print("ready", flush=True)
         for line in sys.stdin:
