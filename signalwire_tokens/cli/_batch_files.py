@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -64,28 +65,45 @@ class LineSet:
         return byte < len(self._bits) and bool(self._bits[byte] >> bit & 1)
 
 
-def scan_output(path: str) -> tuple[LineSet, int]:
-    """The input lines an earlier run's output holds results for, and how many bytes of it are whole result lines.
+#: How every result line starts (``json.dumps`` keeps the key order it is given, and "line" comes first).
+_RESULT_START = re.compile(rb'\{"line": [1-9]')
 
-    A last line without its newline, or one that is not a result, was torn by a kill: it is left out (the caller
-    truncates it away) and its row is done again. A bad line before the last means the file is not a batch output:
-    :class:`UsageError`, and nothing is touched.
+
+def scan_output(path: str) -> tuple[LineSet, int] | None:
+    """The input lines an earlier run's output holds results for, and how many bytes of it are whole result lines;
+    None when there is no such file.
+
+    Every line must be a result line (``{"line": N, "token": ...}`` or ``{"line": N, ..., "error": ...}``) ending in
+    a newline, except that the last one may lack its newline: a kill in the middle of a write tears only the line
+    being written. That torn line is left out (the caller truncates it away) and its row is done again. A torn line
+    alone is taken for a torn first result only if it starts as every result line does (``{"line": 3``): anything
+    else might be a file that is not a batch output. An empty file is an output whose run wrote nothing yet. Any
+    other line means the file is not a batch output: :class:`UsageError`, and nothing is touched.
     """
     done, whole = LineSet(), 0
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
-        return done, 0
+        return None
     with handle:
         for number, raw in enumerate(handle, start=1):
-            line = _result_line(raw) if raw.endswith(b"\n") else None
+            if not raw.endswith(b"\n"):  # only the last line can lack one
+                if whole or _RESULT_START.match(raw):
+                    break
+                raise UsageError(_not_an_output(path, number, "an unfinished line, and no result line before it"))
+            line = _result_line(raw)
             if line is None:
-                if handle.read(1):
-                    raise UsageError(f"{path}:{number} is not a result line of a batch: not resuming into it")
-                break
+                raise UsageError(_not_an_output(path, number, "not a result line"))
             done.add(line)
             whole += len(raw)
     return done, whole
+
+
+def _not_an_output(path: str, number: int, why: str) -> str:
+    return (
+        f"{path}:{number} is not a result line of a batch ({why}): {path} is not a batch output, so --resume will"
+        " not append to it; nothing was touched (give another --output, or leave out --resume to replace it)"
+    )
 
 
 def _result_line(raw: bytes) -> int | None:
@@ -93,7 +111,9 @@ def _result_line(raw: bytes) -> int | None:
         data = json.loads(raw)
     except ValueError:
         return None
-    line = data.get("line") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or ("token" not in data and "error" not in data):
+        return None
+    line = data.get("line")
     return line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
 
 

@@ -2,7 +2,8 @@
 
 JSON Lines and CSV follow the same rules: the same four fields, an unknown field or column is an error, a row may
 leave out ``ttl`` and ``channels`` when the command gives defaults, and a bad row is reported with its file, the
-line it starts on, and its field.
+line it starts on, and its field. A bad CSV header (an unknown or repeated column) is reported as the header's
+error, and the rows under it are still checked, by the columns that are known, so that every error shows at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import attrs
 from .._channel_models import ChannelTokenRequest
 from .._errors import InvalidRequestError
 
-__all__ = ["FIELDS", "InputError", "RowReader", "parse_channel"]
+__all__ = ["FIELDS", "HeaderError", "InputError", "RowReader", "parse_channel"]
 
 FIELDS = ("member_id", "channels", "ttl", "state")
 
@@ -34,6 +35,32 @@ class InputError:
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" + (f": field {self.field!r}" if self.field else "")
         return f"{where}: {self.problem}"
+
+
+@attrs.frozen
+class HeaderError:
+    """A CSV header whose columns are not the batch's: which ones, and why."""
+
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: header: {self.problem}"
+
+
+def _header_problem(header: list[str]) -> str | None:
+    unknown = [name for name in header if name not in FIELDS]
+    repeated = sorted({name for name in header if name in FIELDS and header.count(name) > 1})
+    problems = []
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        problems.append(
+            f"{'column' if len(unknown) == 1 else 'columns'} {names}: unknown column (the columns are"
+            f" {', '.join(FIELDS)})"
+        )
+    if repeated:
+        problems.append(f"column {', '.join(map(repr, repeated))}: given more than once")
+    return "; ".join(problems) or None
 
 
 class _Bad(Exception):
@@ -122,10 +149,10 @@ class RowReader:
         self._format = fmt
         self._defaults = dict(defaults)
 
-    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest | InputError]]:
+    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest | InputError | HeaderError]]:
         rows = self._csv_rows() if self._format == "csv" else self._jsonl_rows()
         for line, fields in rows:
-            yield line, fields if isinstance(fields, InputError) else self._request(line, fields)
+            yield line, fields if isinstance(fields, (InputError, HeaderError)) else self._request(line, fields)
 
     def _error(self, line: int, field: str | None, problem: str) -> InputError:
         return InputError(self._source, line, field, problem)
@@ -144,7 +171,7 @@ class RowReader:
                 data if isinstance(data, dict) else self._error(number, None, "each line must be a JSON object"),
             )
 
-    def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any] | InputError | HeaderError]]:
         lines = _Lines(self._handle)
         reader = csv.reader(lines, strict=True)  # malformed CSV is an error, not a guess
         header: list[str] | None = None
@@ -166,17 +193,17 @@ class RowReader:
                 continue
             if header is None:
                 header = [cell.strip() for cell in cells]
-                unknown = [name for name in header if name not in FIELDS]
-                if unknown:
-                    problem = f"unknown column (the columns are {', '.join(FIELDS)})"
-                    yield start, self._error(start, unknown[0], problem)
-                    return
+                header_problem = _header_problem(header)
+                if header_problem:
+                    yield start, HeaderError(self._source, header_problem)
                 continue
             if len(cells) > len(header):
                 yield start, self._error(start, None, "more values than header columns")
                 continue
+            # Short rows leave fields out; the cells of a bad header's unknown columns are its error, not the row's.
+            known = {name: cell for name, cell in zip(header, cells, strict=False) if name in FIELDS}
             try:
-                yield start, _csv_fields(dict(zip(header, cells, strict=False)))  # short rows leave fields out
+                yield start, _csv_fields(known)
             except _Bad as bad:
                 yield start, self._error(start, bad.field, str(bad))
 

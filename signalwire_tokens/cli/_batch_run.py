@@ -1,37 +1,43 @@
-"""``chat-token batch`` and ``pubsub-token batch``: check every row, then mint, writing one result line per row in
-input order.
+"""``chat-token batch`` and ``pubsub-token batch``: check the options and every row, then mint, writing one result
+line per row, in input order (the default) or as each row is done (``--no-ordered``).
 
-Nothing is reported that was not written: the summary counts result lines. A 401 or 403 (or an API that cannot be
-reached before any row was minted) stops the batch at once. The first Ctrl-C or SIGTERM stops taking new rows and
-lets the requests in flight finish and be written, so ``--resume`` never mints a row twice; a second one aborts.
+Nothing is reported that was not written: the progress line and the summary count result lines. A 401 or 403 (or
+an API that cannot be reached before any row was minted) stops the batch at once. The first Ctrl-C or SIGTERM stops
+taking new rows and lets the requests in flight finish and be written, so ``--resume`` mints no row twice; a second
+one aborts, and the run record (:mod:`._batch_record`) says how many rows may have been minted unwritten.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import json
-import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
-import attrs
-
-from .._batch import BatchStream
+from .._batch import BatchProgress, BatchStream
 from .._channel_models import ChannelToken, ChannelTokenRequest
-from .._errors import ApiError, AuthenticationError, PermissionDeniedError, SignalWireError, TransportError
+from .._errors import (
+    ApiError,
+    AuthenticationError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    SignalWireError,
+    TransportError,
+)
 from .._models import BatchItem
 from ._batch_files import STDIO, LineSet, Spool, open_input, open_output, same_file, scan_output
-from ._batch_input import InputError, RowReader
+from ._batch_input import HeaderError, InputError, RowReader
+from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
+from ._batch_summary import Tally, plural, resume_command
 from ._credentials import UsageError, make_client
+from ._progress import Progress
 
 if TYPE_CHECKING:
     from .._channel_tokens import ChannelTokens
     from .._client import SignalWireClient
-from ._progress import Progress
 
 __all__ = ["FAILED", "NOUNS", "OK", "USAGE", "channel_token_json", "channel_tokens", "error_json", "run_batch"]
 
@@ -66,6 +72,20 @@ def _result_line(line: int, item: BatchItem) -> str:
     return json.dumps({"line": line, "member_id": item.request.member_id, "error": error_json(item.error)}) + "\n"
 
 
+def check_defaults(args: argparse.Namespace) -> None:
+    """``--ttl`` and ``--channel`` checked once, as the options they are, before any row is read: a bad default is
+    one usage error, not one error per row."""
+    if args.ttl is None and not args.channels:
+        return
+    try:
+        ChannelTokenRequest(
+            args.ttl if args.ttl is not None else 1, dict(args.channels) if args.channels else {"c": {"read": True}}
+        )
+    except InvalidRequestError as error:
+        option = "--ttl" if error.field == "ttl" else "--channel"
+        raise UsageError(f"{option}: {error.message}; nothing was read or minted") from None
+
+
 def _read(args: argparse.Namespace, done: LineSet) -> tuple[Spool, int]:
     """Every row checked, the valid ones not already done spooled; :class:`UsageError` listing the bad ones."""
     handle, source = open_input(args.input)
@@ -74,24 +94,29 @@ def _read(args: argparse.Namespace, done: LineSet) -> tuple[Spool, int]:
     defaults = {name: value for name, value in defaults.items() if value is not None}
     spool, skipped, bad = Spool(), 0, 0
     errors: list[str] = []
+    header: HeaderError | None = None
     try:
         with handle:
             for line, row in RowReader(handle, source, fmt, defaults):
-                if isinstance(row, InputError):
+                if isinstance(row, HeaderError):
+                    header = row
+                elif isinstance(row, InputError):
                     bad += 1
                     if len(errors) < SHOWN_ERRORS:
                         errors.append(str(row))
                 elif line in done:
                     skipped += 1
-                elif not bad:  # once a row is bad nothing is minted: the rest are only checked
+                elif not bad and header is None:  # once anything is bad nothing is minted: the rest is only checked
                     spool.add(line, row)
     except UnicodeDecodeError as error:
         spool.close()
         raise UsageError(f"{source}: not UTF-8 text ({error.reason}): nothing was minted") from None
-    if bad:
+    if bad or header is not None:
         spool.close()
-        more = f"\n... and {bad - len(errors):,} more invalid rows" if bad > len(errors) else ""
-        raise UsageError("\n".join(errors) + more + f"\n{bad:,} invalid rows: nothing was minted")
+        more = f"\n... and {plural(bad - len(errors), 'more invalid row')}" if bad > len(errors) else ""
+        problems = [*(["a bad header"] if header is not None else []), *([plural(bad, "invalid row")] if bad else [])]
+        listed = ([str(header)] if header is not None else []) + errors
+        raise UsageError("\n".join(listed) + more + f"\n{' and '.join(problems)}: nothing was minted")
     return spool, skipped
 
 
@@ -100,50 +125,6 @@ def _fatal(error: SignalWireError, minted: int) -> bool:
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return True
     return minted == 0 and isinstance(error, TransportError) and not error.request_sent
-
-
-@attrs.define
-class _Tally:
-    """What was written, for the summary."""
-
-    minted: int = 0
-    api_errors: int = 0
-    budget_refused: int = 0
-    skipped: int = 0
-    #: 429s the batch waited out (each a wait until its Retry-After, not a failure).
-    throttled: int = 0
-
-    def count(self, item: BatchItem) -> None:
-        if item.ok:
-            self.minted += 1
-        elif item.error.retry_budget_exhausted:
-            self.budget_refused += 1
-        else:
-            self.api_errors += 1
-
-    def summary(self, noun: str, total: int, output: str) -> str:
-        failed = self.api_errors + self.budget_refused
-        text = f"{self.minted:,} of {total:,} {noun} minted, {failed:,} failed"
-        if failed:
-            text += (
-                f" ({self.api_errors:,} refused by the API, {self.budget_refused:,} not retried: retry budget spent)"
-            )
-        if self.skipped:
-            text += f", {self.skipped:,} skipped (already in {output})"
-        if self.throttled:
-            text += f", {self.throttled:,} rate limit waits (429)"
-        return text + ("" if output == STDIO else f"; results in {output}")
-
-
-def _resume_command(args: argparse.Namespace) -> str:
-    words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
-    for option, value in (("--format", args.format), ("--ttl", args.ttl), ("--max-rate", args.max_rate)):
-        if value is not None:
-            words += [option, str(value)]
-    for name, permissions in args.channels or ():
-        flags = ("r" if permissions["read"] else "") + ("w" if permissions["write"] else "")
-        words += ["--channel", f"{name}:{flags}"]
-    return shlex.join([*words, "--concurrency", str(args.concurrency), "--resume"])
 
 
 class _Stop:
@@ -160,12 +141,21 @@ class _Stop:
         else:
             self.task.cancel()
 
-    def rows(self, spool: Spool, lines: collections.deque[int]) -> Iterator[ChannelTokenRequest]:
-        for line, request in spool:
+    def rows(self, spool: Spool, pending: dict[int, int]) -> Iterator[ChannelTokenRequest]:
+        """The spooled rows, each entered in ``pending`` under the index the batch gives it (its pull order) until
+        its result line is written."""
+        for index, (line, request) in enumerate(spool):
             if self.signal is not None:
                 return
-            lines.append(line)
+            pending[index] = line
             yield request
+
+
+def _unwritten_bound(args: argparse.Namespace) -> int:
+    """The most rows the batch holds sent and not written at once: ``create_many`` pulls a row only with a free
+    slot of ``concurrency``, and a slot is freed when the row's outcome is handed out, which is written before the
+    next one is taken."""
+    return int(args.concurrency)
 
 
 async def run_batch(args: argparse.Namespace) -> int:
@@ -173,68 +163,92 @@ async def run_batch(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs an --output file: it reads which rows are done from it")
     if same_file(args.input, args.output):
         raise UsageError(f"--input and --output are the same file ({args.output}): it would be lost; nothing done")
+    check_defaults(args)
     client = make_client(args)
-    done, whole = scan_output(args.output) if args.resume else (LineSet(), 0)
+    scanned = scan_output(args.output) if args.resume else None
+    done, whole = scanned or (LineSet(), 0)
     spool, skipped = _read(args, done)
-    tally = _Tally(skipped=skipped)
+    if scanned is not None and spool.rows:
+        print(f"resuming: {resume_notice(args.output, read_record(args.output))}", file=sys.stderr)
+    tally = Tally(skipped=skipped)
     task = asyncio.current_task()
     assert task is not None
-    stop, fatal = _Stop(task), None
+    stop, fatal, pending, finished, aborted = _Stop(task), None, dict[int, int](), False, False
     try:
         out = open_output(args.output, resume_at=whole if args.resume else None)
     except BaseException:
         spool.close()
         raise
+    recorded = out is not sys.stdout
+    if recorded:
+        write_record(args.output, RunRecord(_unwritten_bound(args)))
     loop = asyncio.get_running_loop()
     for signum in _INTERRUPTED:
         loop.add_signal_handler(signum, stop, signum)
     try:
         async with client:
-            fatal = await _mint(args, channel_tokens(client, args.command).create_many, spool, stop, out, tally)
+            tokens = channel_tokens(client, args.command)
+            fatal = await _mint(args, tokens.create_many, stop.rows(spool, pending), pending, out, tally, spool.rows)
+        finished = fatal is None and stop.signal is None
     except asyncio.CancelledError:
-        pass  # the second signal: what was written stays written
+        aborted = True  # the second signal: what was written stays written
     finally:
         for signum in _INTERRUPTED:
             loop.remove_signal_handler(signum)
         spool.close()
-        if out is not sys.stdout:
+        if recorded:
             out.close()
-    print(tally.summary(NOUNS[args.command] + "s", spool.rows + skipped, args.output), file=sys.stderr)
+            if finished:
+                remove_record(args.output)
+            else:
+                write_record(args.output, RunRecord(_unwritten_bound(args), len(pending)))
+    print(tally.summary(NOUNS[args.command], spool.rows + skipped, args.output), file=sys.stderr)
     if fatal is not None:
         print(f"signalwire-tokens: stopped: {type(fatal).__name__}: {fatal}", file=sys.stderr)
         return FAILED
     if stop.signal is not None:
-        print(f"interrupted: every result above is on disk; resume with:\n  {_resume_command(args)}", file=sys.stderr)
+        if aborted:
+            print(_aborted(args, len(pending)), file=sys.stderr)
+        else:
+            print(
+                f"interrupted: every result above is on disk; resume with:\n  {resume_command(args)}",
+                file=sys.stderr,
+            )
         return _INTERRUPTED[stop.signal]
-    return FAILED if tally.api_errors + tally.budget_refused else OK
+    return FAILED if tally.failed else OK
+
+
+def _aborted(args: argparse.Namespace, unwritten: int) -> str:
+    return (
+        f"aborted: {plural(unwritten, 'row')} in flight may have been minted without their results being written"
+        f" (--resume mints them again); resume with:\n  {resume_command(args)}"
+    )
 
 
 async def _mint(
     args: argparse.Namespace,
     create_many: Callable[..., BatchStream[Any]],
-    spool: Spool,
-    stop: _Stop,
+    rows: Iterator[ChannelTokenRequest],
+    pending: dict[int, int],
     out: TextIO,
-    tally: _Tally,
+    tally: Tally,
+    total: int,
 ) -> SignalWireError | None:
-    lines: collections.deque[int] = collections.deque()
-    with Progress(spool.rows, "minting") as progress:
-        stream = create_many(
-            stop.rows(spool, lines),
-            concurrency=args.concurrency,
-            max_rate=args.max_rate,
-            progress=progress.update,
-            ordered=True,
-        )
+    with Progress(total, "minting") as progress:
+        stream = create_many(rows, concurrency=args.concurrency, max_rate=args.max_rate, ordered=args.ordered)
         try:
             async with stream:
                 async for item in stream:
-                    line = lines.popleft()
+                    line = pending.pop(item.index)
                     if not item.ok and _fatal(item.error, tally.minted):
                         return item.error
                     out.write(_result_line(line, item))
                     out.flush()  # a result on disk before it is counted: an interruption loses no written row
                     tally.count(item)
+                    flow = stream.flow
+                    progress.update(
+                        BatchProgress(tally.written, tally.failed, flow.in_flight, int(flow.limit), flow.throttled)
+                    )
         finally:
             tally.throttled = stream.flow.throttled
     return None

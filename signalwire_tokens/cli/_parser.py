@@ -40,6 +40,26 @@ def _rate_limit(text: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not LIMIT/SECONDS, e.g. 13800/10") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value
+
+
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -51,6 +71,25 @@ def _share(text: str) -> float:
 
 
 CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
+
+EXIT_CODES = """exit codes:
+  0        every row minted
+  1        the API refused: a stop (401, 403, an API that cannot be reached), or rows that failed (see the summary)
+  2        usage or input errors (bad options, invalid rows, an output --resume cannot use): nothing minted
+  130/143  interrupted by SIGINT/SIGTERM: resume with --resume (the last lines on stderr give the command)"""
+
+BATCH_EPILOG = f"""input rows (JSON Lines, or CSV with a header of the same columns):
+  {{"member_id": "alice", "channels": {{"lobby": {{"read": true}}}}, "ttl": 60, "state": {{"team": 7}}}}
+  member_id,channels,ttl,state
+  alice,lobby;room:rw,60,"{{""team"": 7}}"
+  CSV channels: NAME[:r|w|rw] separated by ';' (a bare name reads; r = read, w = write), or a JSON object
+  as in JSON Lines; an empty cell leaves the field out (then --ttl or --channel must give it).
+
+output lines (JSON Lines, one per row; "line" is the row's line in the input):
+  {{"line": 7, "token": "eyJ...", "member_id": "alice", "expires_at": "2026-12-03T10:00:00+00:00"}}
+  {{"line": 8, "member_id": "bob", "error": {{"type": "ServerError", "message": "...", "status": 500, ...}}}}
+
+{EXIT_CODES}"""
 
 
 def _api_token_commands(commands: Any, command: str, api_name: str) -> None:
@@ -86,19 +125,34 @@ def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
     batch = actions.add_parser(
         "batch",
         help=f"mint a {noun} per row of a JSON Lines or CSV file",
-        description="Every row is checked before anything is minted; results are written in input order, one JSON"
-        " line per row. Ctrl-C finishes the requests in flight and says how to --resume.",
+        description="Every row is checked before anything is minted; then one JSON line per row is written, in"
+        " input order unless --no-ordered. Ctrl-C finishes the requests in flight and says how to --resume.",
+        epilog=BATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("--input", required=True, help="JSON Lines or CSV of member_id, channels, ttl, state; - = stdin")
     batch.add_argument("--output", required=True, help="JSON Lines, one result per row (created 0600); - = stdout")
     batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: csv for *.csv, else jsonl)")
-    batch.add_argument("--ttl", type=int, help="minutes, for rows without a ttl")
+    batch.add_argument("--ttl", type=int, help="minutes (1..43200), for rows without a ttl")
     batch.add_argument(
         "--channel", type=_channel, action="append", dest="channels", help="for rows without channels; " + CHANNEL_HELP
     )
-    batch.add_argument("--concurrency", type=int, default=32, help="requests at once (default 32)")
-    batch.add_argument("--max-rate", type=float, help="requests started per second, at most")
-    batch.add_argument("--resume", action="store_true", help="skip the rows the output already holds; append the rest")
+    batch.add_argument("--concurrency", type=_positive_int, default=32, help="requests at once (default 32)")
+    batch.add_argument("--max-rate", type=_positive, help="requests started per second, at most")
+    batch.add_argument(
+        "--ordered",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--ordered (the default): write the results in input order, so a row that waits (a retry, a slow"
+        " answer) holds back the lines after it; --no-ordered: write each result as soon as its row is done"
+        " (every line carries its input line, which --resume reads either way)",
+    )
+    batch.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the rows the output already holds and append the rest; refuses an output that is not a batch's,"
+        " and says how many rows a killed run may have minted without writing them",
+    )
     for sub in (one, batch):
         add_credential_options(sub)
 
@@ -108,11 +162,22 @@ def _fake_space_commands(commands: Any) -> None:
     actions = fake.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = actions.add_parser("serve", help="serve the fake space on 127.0.0.1 until interrupted")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    serve.add_argument("--project-id", help="the project ID it accepts (default: a new UUID)")
-    serve.add_argument("--api-token", help="the API token it accepts (default: a new one)")
+    serve.add_argument(
+        "--project-id", help="the project ID it accepts (default: a new UUID each start, so give it to keep it)"
+    )
+    serve.add_argument(
+        "--api-token", help="the API token it accepts (default: a new one each start, so give it to keep it)"
+    )
     serve.add_argument("--log", action="store_true", help="print a line per request: method, path, status, ms")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds every answer waits (default 0)")
-    serve.add_argument("--fail-rate", type=_share, default=0.0, help="share of requests given a random fault, 0..1")
+    serve.add_argument(
+        "--fail-rate",
+        type=_share,
+        default=0.0,
+        help="share of requests (0..1, default 0) given one random fault, each kind as likely: a 500, 502 or 503;"
+        " a 429 with Retry-After: 1; a connection reset before the request is acted on, or after (the token is"
+        " minted but its answer lost); or an answer up to 20 ms late",
+    )
     serve.add_argument(
         "--rate-limit",
         type=_rate_limit,
@@ -126,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="signalwire-tokens",
         description="SignalWire API tokens, chat and PubSub tokens from the shell, a fake space, and an offline demo.",
         epilog="Exit codes: 0 done; 1 the API refused, or a batch had failures; 2 usage or input errors;"
-        " 130/143 a batch interrupted by SIGINT/SIGTERM (resume it with --resume).",
+        " 130/143 a batch interrupted by SIGINT/SIGTERM (resume it with --resume). A batch's --help says more.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

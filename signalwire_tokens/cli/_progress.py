@@ -12,8 +12,13 @@ from .._batch import BatchProgress
 __all__ = ["Progress"]
 
 
+def _waits(count: int) -> str:
+    return f"{count} rate limit {'wait' if count == 1 else 'waits'}"
+
+
 class Progress:
-    """A context manager whose ``update`` is the ``create_many`` progress callback."""
+    """A context manager whose ``update`` shows a :class:`BatchProgress` (``create_many``'s progress callback, or
+    the batch command's count of the result lines it wrote)."""
 
     def __init__(self, total: int | None, description: str, stream: TextIO | None = None) -> None:
         self.total = total
@@ -36,8 +41,7 @@ class Progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn(
-                    "{task.fields[failed]} failed, concurrency {task.fields[concurrency]},"
-                    " {task.fields[throttled]} rate limit waits"
+                    "{task.fields[failed]} failed, concurrency {task.fields[concurrency]}, {task.fields[waits]}"
                 ),
                 TimeElapsedColumn(),
                 console=Console(file=self.stream),
@@ -47,7 +51,9 @@ class Progress:
     def __enter__(self) -> Progress:
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task(self.description, total=self.total, failed=0, concurrency="-", throttled=0)
+            self._task = self._bar.add_task(
+                self.description, total=self.total, failed=0, concurrency="-", waits=_waits(0)
+            )
         return self
 
     def update(self, progress: BatchProgress) -> None:
@@ -57,14 +63,14 @@ class Progress:
                 completed=progress.done,
                 failed=progress.failed,
                 concurrency=progress.concurrency,
-                throttled=progress.throttled,
+                waits=_waits(progress.throttled),
             )
             return
         now = time.perf_counter()
         if now - self._last_line >= 1.0 or progress.done == self.total:
             self._last_line = now
             of = f"/{self.total}" if self.total else ""
-            waits = f", {progress.throttled} rate limit waits" if progress.throttled else ""
+            waits = f", {_waits(progress.throttled)}" if progress.throttled else ""
             print(f"{self.description}: {progress.done}{of} done, {progress.failed} failed{waits}", file=self.stream)
 
     def __exit__(

@@ -1,0 +1,72 @@
+"""What a batch tells its user: the count of the result lines written (the one source of both the progress line and
+the summary, so that they never disagree), and the command that resumes it."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+import attrs
+
+from .._models import BatchItem
+from ._batch_files import STDIO
+
+__all__ = ["Tally", "plural", "resume_command"]
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 invalid row``, ``2 invalid rows``: the count and its noun, the noun's last word agreeing."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+@attrs.define
+class Tally:
+    """The result lines written, by kind. A row counts once its line is on disk, never before."""
+
+    minted: int = 0
+    api_errors: int = 0
+    budget_refused: int = 0
+    skipped: int = 0
+    #: 429s the batch waited out (each a wait until its Retry-After, not a failure).
+    throttled: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.minted + self.failed
+
+    @property
+    def failed(self) -> int:
+        return self.api_errors + self.budget_refused
+
+    def count(self, item: BatchItem) -> None:
+        if item.ok:
+            self.minted += 1
+        elif item.error.retry_budget_exhausted:
+            self.budget_refused += 1
+        else:
+            self.api_errors += 1
+
+    def summary(self, noun: str, total: int, output: str) -> str:
+        text = f"{self.minted:,} of {plural(total, noun)} minted, {self.failed:,} failed"
+        if self.failed:
+            text += (
+                f" ({self.api_errors:,} refused by the API, {self.budget_refused:,} not retried: retry budget spent)"
+            )
+        if self.skipped:
+            text += f", {self.skipped:,} skipped (already in {output})"
+        if self.throttled:
+            text += f", {plural(self.throttled, 'rate limit wait')} (429)"
+        return text + ("" if output == STDIO else f"; results in {output}")
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
+    for option, value in (("--format", args.format), ("--ttl", args.ttl), ("--max-rate", args.max_rate)):
+        if value is not None:
+            words += [option, str(value)]
+    for name, permissions in args.channels or ():
+        flags = ("r" if permissions["read"] else "") + ("w" if permissions["write"] else "")
+        words += ["--channel", f"{name}:{flags}"]
+    if not args.ordered:
+        words.append("--no-ordered")
+    return shlex.join([*words, "--concurrency", str(args.concurrency), "--resume"])

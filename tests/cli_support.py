@@ -1,0 +1,46 @@
+"""Running ``chat-token batch`` as a subprocess against a threaded fake space, for the command line's test modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .support import ThreadedFake
+
+COMMAND = [sys.executable, "-m", "signalwire_tokens.cli"]
+
+
+def rows(n: int, start: int = 0, **fields: Any) -> str:
+    return "".join(
+        json.dumps({"member_id": f"m{i}", "channels": {"c": {"read": True}}, "ttl": 5, **fields}) + "\n"
+        for i in range(start, start + n)
+    )
+
+
+def environment(space: ThreadedFake, api_token: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALWIRE_")}
+    return {
+        **env,
+        "SIGNALWIRE_PROJECT_ID": space.fake.project_id,
+        "SIGNALWIRE_API_TOKEN": api_token or space.fake.api_token,
+        "SIGNALWIRE_BASE_URL": space.fake.url,
+    }
+
+
+def batch(space: ThreadedFake, *options: str, stdin: str | None = None, api_token: str | None = None) -> Any:
+    return subprocess.run(
+        [*COMMAND, "chat-token", "batch", *options],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(space, api_token),
+    )
+
+
+def results(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
