@@ -15,7 +15,19 @@ from ._models import BatchFailure, BatchItem, BatchSuccess
 from ._pacing import FlowControl
 from ._validate import check_int
 
-__all__ = ["BatchProgress", "BatchStream", "Progress"]
+__all__ = ["REORDER_WINDOW", "BatchProgress", "BatchStream", "Progress", "look_ahead"]
+
+#: Rows that ``ordered=True`` may hold finished, beyond the usual look-ahead, while an earlier row is still being
+#: retried or waited for: enough for a few seconds of a fast batch (at 1,000 rows/s, 4 s), so one slow row does not
+#: stop the workers behind it; a few MiB of finished rows at most, whatever the input's size.
+REORDER_WINDOW = 4096
+
+
+def look_ahead(concurrency: int, *, ordered: bool) -> int:
+    """How many rows a batch pulls ahead of its consumer: twice the concurrency (half of it running, half finished
+    and waiting to be taken), plus the reorder window when the consumer wants input order."""
+    return 2 * concurrency + (REORDER_WINDOW if ordered else 0)
+
 
 TokenT = TypeVar("TokenT", bound=ChannelToken)
 
@@ -24,7 +36,9 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
     """The async iterator ``create_many`` returns: :class:`BatchItem` s as they complete (in input order with
     ``ordered=True``), whose tokens are of the family that minted them (``ChatToken``, ``PubSubToken``).
 
-    At most ``concurrency`` requests run at once, and the input is pulled only as results are taken. Breaking out
+    At most ``concurrency`` requests run at once, and the input is pulled only as results are taken: never more
+    than ``2 * concurrency`` rows ahead of the consumer (with ``ordered=True``, ``REORDER_WINDOW`` more, so that
+    the rows behind a slow one keep running while it waits for its turn). Breaking out
     of ``async for``, or cancelling the task that iterates, cancels whatever is in flight; ``aclose()`` (or
     ``async with``) also waits until it is gone.
     """
@@ -53,8 +67,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
         self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests
         self._progress = progress
         self._ordered = bool(ordered)
-        # With ordered=True, outcomes that finished ahead of their turn wait here. The slots bound it: at most
-        # ``concurrency`` items are ever pulled and not yet yielded.
+        # With ordered=True, outcomes that finished ahead of their turn wait here, bounded by the look-ahead.
         self._early: dict[int, BatchItem] = {}
         self._next_index = 0
         self._pool: Pool | None = None
@@ -79,6 +92,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
                 self._request_class,
                 self._requests,
                 self._concurrency,
+                look_ahead(self._concurrency, ordered=self._ordered),
                 self._flow,
                 self._progress,
                 hand_over=not self._ordered,

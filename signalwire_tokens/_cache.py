@@ -169,8 +169,14 @@ class ChatTokenCache(Generic[TokenT]):
     def _add(self, key: Key) -> _Entry[TokenT]:
         entry: _Entry[TokenT] = _Entry()
         self._entries[key] = entry
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        excess = len(self._entries) - self.max_entries
+        if excess > 0:
+            # Least recently used first, but never a key whose mint is in flight: its callers share that one request,
+            # and a caller arriving after an eviction would start a second one (two tokens for one key). So the
+            # cache may hold more than max_entries by the mints in flight, until they land.
+            idle = [old for old, held in self._entries.items() if held.flight is None and old != key]
+            for old in idle[:excess]:
+                del self._entries[old]
         return entry
 
     def _start(
@@ -207,8 +213,10 @@ class ChatTokenCache(Generic[TokenT]):
     def _margin(self, ttl: int) -> float:
         if self.refresh_margin is not None:
             return self.refresh_margin
-        # The larger of a minute and a fifth of the token's life (ttl is in minutes).
-        return max(60.0, ttl * 60 * 0.2)
+        # The larger of a minute and a fifth of the token's life (ttl is in minutes), but never more than half of it:
+        # a one-minute token refreshed a minute ahead would be refreshed on every get.
+        life = ttl * 60.0
+        return min(max(60.0, life * 0.2), life / 2)
 
     def _landed(self, flight: asyncio.Task[TokenT]) -> None:
         self._flights.discard(flight)
@@ -225,7 +233,7 @@ class ChatTokenCache(Generic[TokenT]):
         await self.aclose()
 
     def __len__(self) -> int:
-        """How many keys hold an entry (at most ``max_entries``)."""
+        """How many keys hold an entry (at most ``max_entries``, plus keys whose first mint is in flight)."""
         return len(self._entries)
 
     def __repr__(self) -> str:

@@ -76,6 +76,11 @@ class RetryPolicy:
     ``Retry-After`` header asks for. A ``Retry-After`` beyond ``max_retry_after`` is not waited for: the error is
     raised at once. ``deadline`` bounds one call across all its attempts and waits. ``budget`` sizes the retry
     budget each client shares between its calls (None: unlimited). ``sleep`` is injectable so tests never wait.
+
+    In a batch a 429 spends no attempt: the row waits and is tried again. ``max_rate_limit_wait`` bounds the seconds
+    one row may spend in all waiting out 429s (0: none, a 429 fails the row at once); a ``Retry-After`` of 0, or
+    none, is waited out with the backoff of the row's consecutive 429s, so an API that keeps refusing is never
+    stormed.
     """
 
     max_attempts: int = attrs.field(default=4, validator=_attempts)
@@ -83,6 +88,7 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=8.0, validator=_seconds)
     max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
     deadline: float | None = attrs.field(default=None, validator=_deadline)
+    max_rate_limit_wait: float = attrs.field(default=600.0, validator=_seconds)
     budget: RetryBudget | None = attrs.field(default=RetryBudget(), validator=_budget)
     #: None: ``asyncio.sleep``, looked up when a wait starts (so a test's patch of it applies).
     sleep: Sleep | None = attrs.field(default=None, eq=False, repr=False)
@@ -93,8 +99,8 @@ class RetryPolicy:
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
-        """One attempt per call: every failure surfaces at once."""
-        return cls(max_attempts=1)
+        """One attempt per call, in a batch too: every failure, a 429 included, surfaces at once."""
+        return cls(max_attempts=1, max_rate_limit_wait=0.0)
 
     def backoff(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt``: exponential, with the upper half jittered."""
@@ -166,13 +172,17 @@ def decide(
     *,
     max_attempts: int,
     spent: int | None = None,
+    rate_limited: int = 1,
+    rate_limit_waited: float = 0.0,
 ) -> RetryAfter | GiveUp:
     """Retry ``error`` of attempt number ``attempt``, after how long, or give up and why: a pure function
     (``now`` is ``loop.time()``; ``max_attempts`` is the policy's, or testing mode's lower cap; ``spent``: how many
     of the attempts, this one included, count against it, when a batch's 429s did not).
 
-    A batch's 429 is :func:`waited_out`: retried whatever the count, for as long as each ``Retry-After`` is within
-    ``max_retry_after`` and the wait ends before the call's deadline.
+    A batch's 429 is :func:`waited_out`: retried whatever the count, within three bounds: each ``Retry-After``
+    within ``max_retry_after``, the row's waits for 429s in all (``rate_limit_waited`` seconds so far) within
+    ``max_rate_limit_wait``, and the call's deadline. ``rate_limited`` counts the row's consecutive 429s, this one
+    included: a ``Retry-After`` of 0, or none, is waited out with their backoff, never at once.
     """
     if not retryable(error, request):
         return GiveUp()
@@ -185,6 +195,20 @@ def decide(
         wait = error.retry_after
     else:
         wait = policy.backoff(attempt)
+    if free:
+        if not wait:
+            wait = policy.backoff(rate_limited)  # "come back now", said again and again, must not become a spin
+        if not policy.max_rate_limit_wait or rate_limit_waited + wait > policy.max_rate_limit_wait:
+            return GiveUp(_waited_enough(policy, rate_limit_waited))
     if request.deadline is not None and now + wait >= request.deadline:
         return GiveUp(f"not retried: waiting {wait:.3g} s would pass the call's deadline")
     return RetryAfter(wait, free)
+
+
+def _waited_enough(policy: RetryPolicy, waited: float) -> str:
+    if not policy.max_rate_limit_wait:
+        return "not retried: this policy waits out no 429 (max_rate_limit_wait=0)"
+    return (
+        f"not retried: the row already waited {waited:.3g} s for the rate limit, and may wait"
+        f" {policy.max_rate_limit_wait:g} s in all (max_rate_limit_wait)"
+    )

@@ -68,6 +68,8 @@ class _Retries:
             self.hard_cap = mode.max_attempts
         self.attempt = 1
         self.waited_out = 0  # attempts answered 429 in a batch: they do not count against max_attempts
+        self.rate_limited = 0  # the latest attempts answered 429, in a row
+        self.rate_limit_waited = 0.0  # seconds of waits decided for this row's 429s in a batch
         self.last_wait: tuple[int, RateLimitError] | None = None  # the latest 429 waited out, and its attempt
         self.judged = 0  # the attempt self.decision is about
         self.decision: RetryAfter | GiveUp = GiveUp()
@@ -82,14 +84,24 @@ class _Retries:
             return self.decision
         now = asyncio.get_running_loop().time()
         spent = self.attempt - self.waited_out
+        self.rate_limited = self.rate_limited + 1 if isinstance(error, RateLimitError) else 0
         decision = decide(
-            error, self.request, self.attempt, self.policy, now, max_attempts=self.max_attempts, spent=spent
+            error,
+            self.request,
+            self.attempt,
+            self.policy,
+            now,
+            max_attempts=self.max_attempts,
+            spent=spent,
+            rate_limited=self.rate_limited,
+            rate_limit_waited=self.rate_limit_waited,
         )
         if isinstance(decision, RetryAfter) and decision.free:
             if self.hard_cap is not None and self.attempt >= self.hard_cap:
                 decision = GiveUp(f"after {self.attempt} attempts")
             else:
                 self.waited_out += 1
+                self.rate_limit_waited += decision.wait
                 assert isinstance(error, RateLimitError)  # only a 429 is waited out
                 self.last_wait = (self.attempt, error)
         elif isinstance(decision, RetryAfter) and self.bucket is not None:

@@ -238,6 +238,7 @@ async def test_gets_after_expiry_join_a_refresh_already_in_flight(
         pytest.param(10, None, 120, id="20% of 10 minutes is more than 60 s"),
         pytest.param(4, None, 60, id="60 s is more than 20% of 4 minutes"),
         pytest.param(10, 30, 30, id="an explicit margin"),
+        pytest.param(1, None, 30, id="never more than half the life of a one-minute token"),
     ],
 )
 async def test_the_refresh_margin(
@@ -249,6 +250,18 @@ async def test_the_refresh_margin(
     assert await get(cache, ttl=ttl) is token and cache.refreshes == 0
     clock.advance(2)
     assert await get(cache, ttl=ttl) is token and cache.refreshes == 1
+
+
+async def test_a_one_minute_token_is_minted_once_for_a_hundred_gets(
+    fake: FakeSignalWire, cache: ChatTokenCache[ChatToken], clock: Clock
+) -> None:
+    tokens = []
+    for _ in range(100):  # a page view every 0.2 s, for 20 s of the token's 60
+        tokens.append(await get(cache, ttl=1))
+        await settle()
+        clock.advance(0.2)
+    assert len(fake.requests) == 1 and cache.refreshes == 0
+    assert {token.token for token in tokens} == {tokens[0].token}
 
 
 # -- errors ----------------------------------------------------------------------------------------------------------
@@ -349,6 +362,26 @@ async def test_at_most_max_entries_the_least_recently_used_evicted(
     assert await get(cache, "alice") is alice and len(fake.requests) == 3
     await get(cache, "bob")
     assert len(fake.requests) == 4
+
+
+async def test_a_key_whose_mint_is_in_flight_is_never_evicted(
+    fake: FakeSignalWire, client: SignalWireClient, gate: Gate
+) -> None:
+    cache = client.chat_tokens.cache(max_entries=1)
+    gate.shut()
+    alice = asyncio.ensure_future(get(cache, "alice"))
+    bob = asyncio.ensure_future(get(cache, "bob"))  # over max_entries, but alice's mint is in flight
+    await gate.wait_for_arrivals(2)
+    alice_again = asyncio.ensure_future(get(cache, "alice"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert len(cache) == 2, "over max_entries by the mints in flight"
+    gate.open()
+    first, second, _ = await asyncio.gather(alice, alice_again, bob)
+    assert first is second, "single flight holds at any size"
+    assert len(fake.requests) == 2
+    await get(cache, "carol")  # the mints have landed: back to max_entries, least recently used first
+    assert len(cache) == 1
 
 
 async def test_invalidate_drops_every_entry_of_one_member(

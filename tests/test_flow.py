@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +18,7 @@ from signalwire_tokens import (
     RetryPolicy,
     SignalWireClient,
 )
-from signalwire_tokens._batch import BatchStream
+from signalwire_tokens._batch import REORDER_WINDOW, BatchStream
 from signalwire_tokens._http import NO_EXTENSIONS
 from signalwire_tokens._pacing import FlowControl
 from signalwire_tokens.testing import FakeSignalWire
@@ -230,8 +231,55 @@ async def test_ordered_yields_in_input_order_with_a_bounded_window(seed: int) ->
     async for item in stream:
         indexes.append(item.index)
         assert item.request.member_id == f"m{item.index}"
-        assert pulled - len(indexes) <= 8
+        assert pulled - len(indexes) <= 2 * 8 + REORDER_WINDOW
     assert indexes == list(range(300))
+
+
+class HoldingMinter(Minter):
+    """Holds one row (by member id) until ``let_go`` is set: a row stuck in retries or a slow answer."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.let_go = asyncio.Event()
+
+    async def __call__(self, request: ChatTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> ChatToken:
+        if request.member_id == self.held:
+            await self.let_go.wait()
+        return await super().__call__(request, extensions)
+
+
+async def test_ordered_keeps_the_workers_going_behind_one_slow_row() -> None:
+    minter = HoldingMinter(held="m0")
+    stream = BatchStream(minter, requests(500), concurrency=8, ordered=True)
+    first = asyncio.ensure_future(anext(stream))
+    for _ in range(10_000):
+        if minter.started == 499:
+            break
+        await asyncio.sleep(0)
+    assert minter.started == 499, "every other row is minted while row 0 is held (no stall at 2 * concurrency)"
+    assert not first.done()
+    minter.let_go.set()
+    indexes = [(await first).index] + [item.index async for item in stream]
+    assert indexes == list(range(500))
+
+
+async def test_ordered_holds_at_most_its_reorder_window_behind_a_row_that_never_ends() -> None:
+    minter = HoldingMinter(held="m0")
+    pulled = 0
+
+    def source() -> Iterator[ChatTokenRequest]:
+        nonlocal pulled
+        for request in requests(REORDER_WINDOW * 2):
+            pulled += 1
+            yield request
+
+    async with BatchStream(minter, source(), concurrency=4, ordered=True) as stream:
+        first = asyncio.ensure_future(anext(stream))
+        for _ in range(REORDER_WINDOW * 2):  # rounds enough for the workers to pull all they may
+            await asyncio.sleep(0)
+        assert pulled == 2 * 4 + REORDER_WINDOW, "memory stays bounded behind a stuck row"
+        first.cancel()
 
 
 async def test_unordered_really_completes_out_of_order() -> None:
