@@ -70,13 +70,14 @@ def resume_notice(output: str, record: RunRecord | None) -> str:
         )
     if record.unwritten is None:
         return (
-            f"the run that wrote {output} was killed (kill -9 or a crash) with up to {record.bound:,} rows in flight:"
-            f" at most {record.bound:,} rows may have been minted without their results being written; {redo}"
+            f"the run that wrote {output} was killed (kill -9 or a crash): at most {record.bound:,} rows may have been"
+            f" minted without their results being written (the rows it could hold pulled ahead: in flight, or"
+            f" finished and not yet written); {redo}"
         )
     if record.unwritten:
         rows = "1 row" if record.unwritten == 1 else f"{record.unwritten:,} rows"
         return (
-            f"the run that wrote {output} was aborted with {rows} in flight: at most {rows} may have been minted"
-            f" without their results being written; {redo}"
+            f"the run that wrote {output} was aborted: at most {rows} may have been minted without their results"
+            f" being written; {redo}"
         )
     return f"the run that wrote {output} stopped cleanly: every row it sent has its result there"

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .._batch import BatchProgress, BatchStream
+from .._batch import BatchProgress, BatchStream, look_ahead
 from .._channel_models import ChannelToken, ChannelTokenRequest
 from .._errors import (
     ApiError,
@@ -152,10 +152,10 @@ class _Stop:
 
 
 def _unwritten_bound(args: argparse.Namespace) -> int:
-    """The most rows the batch holds sent and not written at once: ``create_many`` pulls a row only with a free
-    slot of ``concurrency``, and a slot is freed when the row's outcome is handed out, which is written before the
-    next one is taken."""
-    return int(args.concurrency)
+    """The most rows the batch can hold sent and not written at once: the rows ``create_many`` pulls ahead of this
+    writer (those in flight, and those finished and waiting to be taken: with ``--ordered``, its reorder window
+    too). Each row it hands out is written before the next is taken."""
+    return look_ahead(args.concurrency, ordered=args.ordered)
 
 
 async def run_batch(args: argparse.Namespace) -> int:
@@ -220,7 +220,7 @@ async def run_batch(args: argparse.Namespace) -> int:
 
 def _aborted(args: argparse.Namespace, unwritten: int) -> str:
     return (
-        f"aborted: {plural(unwritten, 'row')} in flight may have been minted without their results being written"
+        f"aborted: at most {plural(unwritten, 'row')} may have been minted without their results being written"
         f" (--resume mints them again); resume with:\n  {resume_command(args)}"
     )
 
