@@ -125,10 +125,13 @@ def main() -> None:
     clean = statistics.median(r["seconds"] for r in cases[0.0])
     faulty = statistics.median(r["seconds"] for r in cases[args.fail_rate])
     waits = statistics.median(r["retry_after_seconds"] for r in cases[args.fail_rate])
+    # Each run's own Retry-After taken out: the time the faults cost beyond the pauses the API asked for.
+    beyond = statistics.median(r["seconds"] - r["retry_after_seconds"] for r in cases[args.fail_rate])
     goal = (clean + waits) * 1.25
     print(f"src {src}, options {' '.join(args.extra) or '(none)'}: {args.rows:,} rows, latency {args.latency}")
     print(f"  fail-rate 0:    {clean:.2f} s (median of {args.rounds})")
     print(f"  fail-rate {args.fail_rate}: {faulty:.2f} s, {waits:.0f} s of Retry-After asked (medians)")
+    print(f"  fail-rate {args.fail_rate}, each run less its Retry-After seconds: {beyond:.2f} s (median)")
     print(f"  goal (fault-free + Retry-After) x 1.25 = {goal:.2f} s: {'met' if faulty <= goal else 'NOT met'}")
 
 

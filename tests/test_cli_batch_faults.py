@@ -5,6 +5,7 @@ subprocess against a fake space on its own thread."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -21,6 +22,12 @@ SUMMARY = re.compile(r"^([\d,]+) of [\d,]+ chat tokens? minted, ([\d,]+) failed"
 
 def number(text: str) -> int:
     return int(text.replace(",", ""))
+
+
+def help_text(*command: str) -> str:
+    """A command's --help on one line per paragraph (wide, so that no option is broken at its hyphen)."""
+    env = {**os.environ, "COLUMNS": "1000"}
+    return subprocess.run([*COMMAND, *command, "--help"], capture_output=True, text=True, env=env).stdout
 
 
 # -- the order of the results ---------------------------------------------------------------------------------------
@@ -42,10 +49,10 @@ def test_results_are_in_input_order_by_default_and_as_each_row_is_done_with_no_o
 
 
 def test_the_batch_help_says_which_order_is_the_default() -> None:
-    text = subprocess.run([*COMMAND, "chat-token", "batch", "--help"], capture_output=True, text=True).stdout
+    text = help_text("chat-token", "batch")
     assert "--ordered, --no-ordered" in text
-    assert "--ordered (the default): write the results in input order" in " ".join(text.split())
-    assert "--no-ordered: write each result as soon as its row is done" in " ".join(text.split())
+    assert "--ordered (the default): write the results in input order" in text
+    assert "--no-ordered: write each result as soon as its row is done" in text
 
 
 # -- what --resume accepts ------------------------------------------------------------------------------------------
@@ -220,7 +227,7 @@ def test_a_refused_api_token_shows_no_failure_the_summary_does_not_count(space: 
 
 @pytest.mark.parametrize("command", ["chat-token", "pubsub-token"])
 def test_the_batch_help_shows_the_exit_codes_the_csv_channels_and_the_output_line(command: str) -> None:
-    text = subprocess.run([*COMMAND, command, "batch", "--help"], capture_output=True, text=True).stdout
+    text = help_text(command, "batch")
     for expected in ("exit codes:", "  0 ", "  1 ", "  2 ", "130/143", "lobby;room:rw", '{"line": 7, "token": '):
         assert expected in text, expected
     assert '{"line": 8, "member_id": "bob", "error": {' in text
@@ -269,9 +276,7 @@ def test_counts_of_one_are_singular(space: ThreadedFake, tmp_path: Path) -> None
 
 
 def test_fake_space_serve_help_says_which_faults_and_that_credentials_are_new_each_start() -> None:
-    text = " ".join(
-        subprocess.run([*COMMAND, "fake-space", "serve", "--help"], capture_output=True, text=True).stdout.split()
-    )
+    text = help_text("fake-space", "serve")
     for expected in ("a 500, 502 or 503", "a 429 with Retry-After: 1", "a connection reset", "up to 20 ms late"):
         assert expected in text, expected
     assert "a new UUID each start" in text and "a new one each start" in text

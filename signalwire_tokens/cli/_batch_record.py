@@ -65,8 +65,8 @@ def resume_notice(output: str, record: RunRecord | None) -> str:
     if record is None:
         return (
             f"{output} has no run record ({record_path(output)}): if the run that wrote it was killed (a second"
-            " Ctrl-C or kill -9), up to its --concurrency rows may have been minted without their results being"
-            f" written; {redo}"
+            " Ctrl-C or kill -9), the rows it had pulled ahead may have been minted without their results being"
+            f" written (up to 2 x its --concurrency, and 4,096 more with --ordered); {redo}"
         )
     if record.unwritten is None:
         return (

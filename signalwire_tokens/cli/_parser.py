@@ -143,9 +143,9 @@ def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
         "--ordered",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="--ordered (the default): write the results in input order, so a row that waits (a retry, a slow"
-        " answer) holds back the lines after it; --no-ordered: write each result as soon as its row is done"
-        " (every line carries its input line, which --resume reads either way)",
+        help="--ordered (the default): write the results in input order; a row that waits (a retry, a slow answer)"
+        " holds back the lines after it, not the requests. --no-ordered: write each result as soon as its row is"
+        " done (every line carries its input line, which --resume reads either way)",
     )
     batch.add_argument(
         "--resume",
