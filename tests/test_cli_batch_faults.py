@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,28 @@ def test_a_complete_run_leaves_only_its_output(space: ThreadedFake, tmp_path: Pa
     assert batch(space, "--input", "-", "--output", str(out), stdin=rows(3)).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.jsonl"]
     assert json.loads(out.read_text().splitlines()[0])["line"] == 1
+
+
+def test_an_output_that_is_a_pipe_gets_no_run_record_beside_it(tmp_path: Path) -> None:
+    space = ThreadedFake(latency=0.05)
+    try:
+        source, fifo, received = tmp_path / "members.jsonl", tmp_path / "out.fifo", []
+        source.write_text(rows(200))
+        os.mkfifo(fifo)
+        reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+        reader.start()
+        process = subprocess.Popen(
+            [*COMMAND, "chat-token", "batch", "--input", str(source), "--output", str(fifo), "--concurrency", "4"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(space),
+        )
+        space.wait_for_requests(20)
+        process.send_signal(signal.SIGINT)  # an interrupted run is one that would keep its record
+        _, stderr = process.communicate(timeout=30)
+        reader.join(10)
+        assert process.returncode == 130, stderr
+        assert 20 <= len(received[0].splitlines()) < 200
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["members.jsonl", "out.fifo"], "nothing beside a pipe"
+    finally:
+        space.close()

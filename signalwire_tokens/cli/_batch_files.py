@@ -17,7 +17,7 @@ from .._channel_models import ChannelTokenRequest
 from .._convert import converter
 from ._credentials import UsageError
 
-__all__ = ["STDIO", "LineSet", "Spool", "open_input", "open_output", "same_file", "scan_output"]
+__all__ = ["STDIO", "LineSet", "Spool", "is_file_output", "open_input", "open_output", "same_file", "scan_output"]
 
 STDIO = "-"
 
@@ -35,6 +35,17 @@ def _identity(spec: str) -> tuple[int, int] | None:
     except (OSError, ValueError):  # no such file yet, or no stdin
         return None
     return info.st_dev, info.st_ino
+
+
+def is_file_output(spec: str) -> bool:
+    """Whether the output is (or will be created as) a regular file: not ``-``, a pipe, ``/dev/stdout`` or a
+    process substitution, where nothing can be resumed and nothing should be written beside it."""
+    if spec == STDIO:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(spec).st_mode)
+    except FileNotFoundError:
+        return True
 
 
 def same_file(input_spec: str, output_spec: str) -> bool:

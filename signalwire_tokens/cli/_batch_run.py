@@ -28,7 +28,7 @@ from .._errors import (
     TransportError,
 )
 from .._models import BatchItem
-from ._batch_files import STDIO, LineSet, Spool, open_input, open_output, same_file, scan_output
+from ._batch_files import STDIO, LineSet, Spool, is_file_output, open_input, open_output, same_file, scan_output
 from ._batch_input import HeaderError, InputError, RowReader
 from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
 from ._batch_summary import Tally, plural, resume_command
@@ -174,14 +174,14 @@ async def run_batch(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
     stop, fatal, pending, finished, aborted = _Stop(task), None, dict[int, int](), False, False
+    recorded = is_file_output(args.output)
     try:
+        if recorded:  # before the output is touched: a record that cannot be written stops the run there
+            write_record(args.output, RunRecord(_unwritten_bound(args)))
         out = open_output(args.output, resume_at=whole if args.resume else None)
     except BaseException:
         spool.close()
         raise
-    recorded = out is not sys.stdout
-    if recorded:
-        write_record(args.output, RunRecord(_unwritten_bound(args)))
     loop = asyncio.get_running_loop()
     for signum in _INTERRUPTED:
         loop.add_signal_handler(signum, stop, signum)
@@ -196,8 +196,9 @@ async def run_batch(args: argparse.Namespace) -> int:
         for signum in _INTERRUPTED:
             loop.remove_signal_handler(signum)
         spool.close()
-        if recorded:
+        if out is not sys.stdout:
             out.close()
+        if recorded:
             if finished:
                 remove_record(args.output)
             else:
