@@ -147,7 +147,7 @@ def test_a_second_ctrl_c_aborts_and_resume_repeats_the_count_of_rows_in_flight(t
     try:
         source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
         source.write_text(rows(12))
-        options = ["--input", str(source), "--output", str(out), "--concurrency", "4"]
+        options = ["--input", str(source), "--output", str(out), "--no-ordered", "--concurrency", "4"]
         process = subprocess.Popen(
             [*COMMAND, "chat-token", "batch", *options], stderr=subprocess.PIPE, text=True, env=environment(space)
         )
@@ -163,6 +163,7 @@ def test_a_second_ctrl_c_aborts_and_resume_repeats_the_count_of_rows_in_flight(t
         assert aborted is not None, stderr
         in_flight = int(aborted[1])
         assert 1 <= in_flight <= 2 * 4
+        assert f"resume with:\n  signalwire-tokens chat-token batch {' '.join(options)} --resume" in stderr
 
         resumed = batch(space, *options, "--resume")
         assert resumed.returncode == 0, resumed.stderr
