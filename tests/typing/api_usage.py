@@ -122,9 +122,11 @@ async def usage() -> None:
     await families()
     from_env: SignalWireClient = SignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     await from_env.aclose()
-    policy = RetryPolicy(deadline=10.0, budget=RetryBudget(capacity=100))
+    policy = RetryPolicy(deadline=10.0, budget=RetryBudget(capacity=100), max_rate_limit_wait=120.0)
     with fast_retries(max_attempts=2):
         assert policy.budget is not None
+    waits: float = RetryPolicy.disabled().max_rate_limit_wait
+    assert waits == 0.0
 
 
 async def families() -> None:
