@@ -174,6 +174,21 @@ def test_a_second_ctrl_c_aborts_and_resume_repeats_the_count_of_rows_in_flight(t
         space.close()
 
 
+def test_a_stop_on_a_refused_token_leaves_the_exact_count_for_resume(space: ThreadedFake, tmp_path: Path) -> None:
+    source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(rows(50))
+    options = ["--input", str(source), "--output", str(out), "--concurrency", "8"]
+    stopped = batch(space, *options, api_token="PT" + "0" * 48)
+    assert stopped.returncode == 1 and "stopped: AuthenticationError" in stopped.stderr
+
+    resumed = batch(space, *options, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    counted = re.search(r"the run that wrote .* was aborted: at most (\d+) rows? may have been minted", resumed.stderr)
+    assert counted is not None and 1 <= int(counted[1]) <= 2 * 8, resumed.stderr
+    assert sorted(r["line"] for r in results(out)) == list(range(1, 51))
+    assert space.fake.chat_tokens_minted == 50, "a refused request mints nothing"
+
+
 # -- CSV headers ----------------------------------------------------------------------------------------------------
 
 

@@ -80,4 +80,4 @@ def resume_notice(output: str, record: RunRecord | None) -> str:
             f"the run that wrote {output} was aborted: at most {rows} may have been minted without their results"
             f" being written; {redo}"
         )
-    return f"the run that wrote {output} stopped cleanly: every row it sent has its result there"
+    return f"the run that wrote {output} stopped cleanly: every row it may have minted has its result there"
