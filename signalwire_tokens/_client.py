@@ -7,7 +7,7 @@ import platform
 import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -20,6 +20,7 @@ from ._channel_tokens import ChatTokens, PubSubTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
+from ._options import check_middlewares, check_rate_limit, check_telemetry, check_transport
 from ._pacing import pace
 from ._ratelimit import RateLimiter, RateLimitGate
 from ._retry import RetryPolicy
@@ -37,53 +38,6 @@ _USER_AGENT = f"signalwire-tokens/{__version__} aiohttp/{aiohttp.__version__} py
 
 class _Closable(Protocol):
     async def aclose(self) -> None: ...
-
-
-def _check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
-    if isinstance(middlewares, (str, bytes)) or not isinstance(middlewares, Sequence):
-        raise InvalidRequestError(f"{name} must be a sequence of middlewares", field=name)
-    for middleware in middlewares:
-        if not callable(middleware):
-            raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}", field=name)
-    return tuple(middlewares)
-
-
-def _check_transport(transport: Any, session: Any) -> Transport:
-    if not (callable(transport) and callable(getattr(transport, "aclose", None))):
-        raise InvalidRequestError(
-            "transport must be a Transport: an async callable (Request -> Response) with an aclose() method",
-            field="transport",
-        )
-    if session is not None:
-        raise InvalidRequestError(
-            "give transport or session, not both: a session belongs to the aiohttp transport", field="transport"
-        )
-    return cast(Transport, transport)
-
-
-def _check_rate_limit(rate_limit: Any, project_id: str) -> RateLimiter | None:
-    if rate_limit is None:
-        return None
-    if not isinstance(rate_limit, RateLimiter):
-        raise InvalidRequestError(
-            "rate_limit must be a RateLimiter (LocalRateLimit, RedisRateLimit, or an object with async acquire(request)"
-            f" and aclose()), got {type(rate_limit).__name__}",
-            field="rate_limit",
-        )
-    # A limiter shared through a store keys its window by project (RedisRateLimit): the client tells it which.
-    bind_project = getattr(rate_limit, "bind_project", None)
-    if callable(bind_project):
-        bind_project(project_id)
-    return rate_limit
-
-
-def _check_telemetry(telemetry: Any) -> Telemetry | None:
-    if telemetry is not None and not isinstance(telemetry, Telemetry):
-        raise InvalidRequestError(
-            f"telemetry must be a signalwire_tokens.telemetry.Telemetry, got {type(telemetry).__name__}",
-            field="telemetry",
-        )
-    return telemetry
 
 
 class SignalWireClient:
@@ -150,29 +104,29 @@ class SignalWireClient:
         self.timeout = check_seconds("timeout", timeout, positive=True)
         check_int("max_connections", max_connections, minimum=1)
         credentials = Credentials.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
-        self.rate_limit = _check_rate_limit(rate_limit, self.project_id)
+        self.rate_limit = check_rate_limit(rate_limit, self.project_id)
         # Only a client with a limiter has the gate in its chain: without one, a call costs nothing more.
         gate = [RateLimitGate(self.rate_limit)] if self.rate_limit is not None else []
         # The same for telemetry: without it, the chain has no span middleware at all.
-        self.telemetry = _check_telemetry(telemetry)
+        self.telemetry = check_telemetry(telemetry)
         call_spans = [self.telemetry._call_spans] if self.telemetry is not None else []
         attempt_spans = [self.telemetry._attempt_spans] if self.telemetry is not None else []
         self._transport: Transport = (
             AiohttpTransport(max_connections=max_connections, session=session)
             if transport is None
-            else _check_transport(transport, session)
+            else check_transport(transport, session)
         )
         # Retry splits the chain in two: a view made by with_options puts its own retry between the same halves.
         self._above_retry: tuple[Middleware, ...] = (
             *call_spans,  # outermost: the call's span holds everything the client does for it
-            *_check_middlewares("middlewares", middlewares),
+            *check_middlewares("middlewares", middlewares),
             EncodeBody(),
         )
         self._below_retry = build_chain(
             [
                 pace,  # a batch's own pacing first, then the client's window on top
                 *gate,
-                *_check_middlewares("attempt_middlewares", attempt_middlewares),
+                *check_middlewares("attempt_middlewares", attempt_middlewares),
                 *attempt_spans,  # nearest the wire: after every wait, and the request as it is sent
                 credentials,
             ],
