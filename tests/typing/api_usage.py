@@ -104,6 +104,9 @@ async def usage() -> None:
             chat: ChatToken = await client.chat_tokens.create(ttl=5, channels={"a": {"read": True}}, state={"k": 1})
             expires: datetime = chat.expires_at
             assert expires.tzinfo is not None
+            async with client.with_options(timeout=5.0, retry=RetryPolicy.disabled()) as view:
+                quick: ChatToken = await view.chat_tokens.create(ttl=5, channels={"a": {"read": True}})
+                assert quick.token and view.timeout == 5.0
 
             def report(progress: BatchProgress) -> None:
                 assert progress.done >= progress.failed
@@ -233,6 +236,10 @@ def sync_client_types() -> None:
                 else:
                     failed: SignalWireError = item.error
                     assert failed.message
+        view: SyncSignalWireClient = client.with_options(timeout=5.0)
+        with view:
+            quick: PubSubToken = view.pubsub_tokens.create(ttl=5, channels={"news": {"read": True}})
+            assert quick.token
         cache: SyncChatTokenCache[ChatToken] = client.chat_tokens.cache(refresh_margin=90.0)
         with cache:
             chat: ChatToken = cache.get(ttl=5, channels={"a": {"read": True}}, member_id="m")
