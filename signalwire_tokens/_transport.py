@@ -42,6 +42,11 @@ def _translate(error: BaseException, request: Request, seconds: float | None, li
     method, url = request.method, str(request.url)
     if isinstance(error, (aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)) and seconds is not None:
         return timeout_error(request, seconds, limit, connecting=isinstance(error, aiohttp.ConnectionTimeoutError))
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        # aiohttp's message holds the proxy's URL, with the password HTTPS_PROXY may carry: status and reason only.
+        return ConnectError(
+            f"the proxy refused the tunnel: HTTP {error.status} {error.message}", method=method, url=url
+        )
     if isinstance(error, aiohttp.ClientConnectorError):
         return ConnectError(f"could not connect: {error.os_error}", method=method, url=url)
     if isinstance(error, aiohttp.ServerDisconnectedError):

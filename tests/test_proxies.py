@@ -3,6 +3,8 @@ credentials never come from ``.netrc``. Held through a small forward proxy on lo
 
 from __future__ import annotations
 
+import base64
+import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import RawTestServer
 from multidict import CIMultiDict
 
+from signalwire_tokens import ConnectError, RetryPolicy, SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire
+
+from .conftest import API_TOKEN, PROJECT_ID
 
 READ = {"read": True}
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
@@ -123,3 +128,32 @@ async def test_a_session_passed_in_keeps_its_own_proxy_settings(
     async with aiohttp.ClientSession() as session, fake.client(session=session) as client:
         await client.chat_tokens.create(ttl=60, channels={"lobby": READ}, member_id="alice")
     assert proxy.seen == []
+
+
+async def test_https_proxy_tunnels_to_the_api_and_its_credentials_stay_out_of_errors(
+    environ: pytest.MonkeyPatch,
+) -> None:
+    # A proxy on loopback that refuses the tunnel: nothing reaches the API's host (nor DNS), and the proxy's
+    # password, given in HTTPS_PROXY as the README says, appears in no error.
+    asked: list[tuple[str, str, str | None]] = []
+
+    async def refuse(request: web.BaseRequest) -> web.Response:
+        asked.append((request.method, request.host, request.headers.get("Proxy-Authorization")))
+        return web.Response(status=407, reason="Proxy Authentication Required")
+
+    proxy = RawTestServer(refuse, host="127.0.0.1")
+    await proxy.start_server()
+    try:
+        environ.setenv("HTTPS_PROXY", f"http://alice:proxy-secret@127.0.0.1:{proxy.port}")
+        async with SignalWireClient("example", PROJECT_ID, API_TOKEN, retry=RetryPolicy.disabled()) as client:
+            with pytest.raises(ConnectError) as raised:
+                await client.chat_tokens.create(ttl=60, channels={"lobby": READ}, member_id="alice")
+    finally:
+        await proxy.close()
+    [(method, target, credentials)] = asked
+    assert (method, target) == ("CONNECT", "example.signalwire.com")
+    assert credentials == "Basic " + base64.b64encode(b"alice:proxy-secret").decode()
+    error = raised.value
+    assert "407" in str(error) and not error.request_sent
+    shown = "".join(traceback.format_exception(error))
+    assert "proxy-secret" not in shown and "YWxpY2U6cHJveHktc2VjcmV0" not in shown
