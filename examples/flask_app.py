@@ -45,8 +45,9 @@ def serve_a_fake_space() -> tuple[FakeSignalWire, Callable[[], None]]:
     return fake, stop
 
 
-if __name__ == "__main__":  # the demo's stand-in for SignalWire, before the client below reads the environment
-    FAKE, STOP_FAKE = serve_a_fake_space()
+# Run as a script, the demo's stand-in for SignalWire, before the client below reads the environment. One name for
+# both uses, so a type checker sees it bound at the end too.
+DEMO = serve_a_fake_space() if __name__ == "__main__" else None
 
 # The process's one client, made when the module is imported, closed at exit.
 signalwire = SyncSignalWireClient.from_env()
@@ -66,9 +67,10 @@ def chat_token(member_id: str) -> ResponseReturnValue:
     return jsonify(token=token.token, expires_at=token.expires_at.isoformat())
 
 
-if __name__ == "__main__":
+if DEMO is not None:
+    fake, stop_fake = DEMO
     response = app.test_client().get("/chat-token/carol")
-    claims = FAKE.decode_chat_token(response.get_json()["token"])
+    claims = fake.decode_chat_token(response.get_json()["token"])
     print(f"GET /chat-token/carol -> {response.status_code}, token for member {claims['member_id']!r}")
     signalwire.close()
-    STOP_FAKE()
+    stop_fake()

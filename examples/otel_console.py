@@ -1,6 +1,6 @@
 """Recipe: traces and metrics of every call, exported by OpenTelemetry's SDK (here to the console).
 
-``pip install 'signalwire-tokens[otel]' opentelemetry-sdk``; in production, swap the console exporters for OTLP
+``pip install '.[otel]' opentelemetry-sdk`` from a checkout; in production, swap the console exporters for OTLP
 ones (``opentelemetry-exporter-otlp``) and ``SimpleSpanProcessor`` for ``BatchSpanProcessor``.
 Run it: ``python examples/otel_console.py`` (offline, against a fake space). Each span is printed as JSON when it
 ends: the page's span, a ``chat_tokens.create`` span per call under it, and a ``POST /api/chat/tokens`` span per

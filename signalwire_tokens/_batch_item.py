@@ -1,8 +1,10 @@
 """The outcome of one request of a batch: :class:`BatchSuccess` (its token) or :class:`BatchFailure` (its error).
 
-:data:`BatchItem` is their union, so a type checker narrows on ``ok``: under ``if item.ok:`` ``item.token`` is a
-``ChatToken`` (and ``item.error`` None), under ``else`` ``item.error`` is a ``SignalWireError``. At run time it is a
-plain union of the two classes, so ``isinstance(x, BatchItem)`` works too.
+:data:`BatchItem` is their union, so a type checker narrows on ``ok``: under ``if item.ok is True:`` ``item.token`` is
+a ``ChatToken`` (and ``item.error`` None), under ``else`` ``item.error`` is a ``SignalWireError``. mypy narrows a plain
+``if item.ok:`` too; pyright narrows a union on an attribute only by comparison (``is True``, ``== True``) or with
+``isinstance(item, BatchSuccess)``, hence the documented ``is True``. At run time it is a plain union of the two
+classes, so ``isinstance(x, BatchItem)`` works too.
 """
 
 from __future__ import annotations

@@ -35,10 +35,16 @@ class RetryBudget:
 class TokenBucket:
     """The live budget of one client. No locks: it is only touched from the event loop's thread."""
 
+    budget: RetryBudget
+    #: What the bucket holds now, out of ``budget.capacity``.
+    available: int
+    #: Retries the budget allowed and refused since the client was made.
+    retries_allowed: int
+    retries_refused: int
+
     def __init__(self, budget: RetryBudget) -> None:
         self.budget = budget
         self.available = budget.capacity
-        #: Retries the budget allowed and refused since the client was made.
         self.retries_allowed = 0
         self.retries_refused = 0
 
@@ -53,6 +59,7 @@ class TokenBucket:
         return cost
 
     def record_success(self, last_retry_cost: int | None) -> None:
+        """A call succeeded: refund the cost of its last retry, or ``success_refund`` when it needed none."""
         refund = self.budget.success_refund if last_retry_cost is None else last_retry_cost
         self.available = min(self.budget.capacity, self.available + refund)
 

@@ -88,6 +88,13 @@ class ChatTokenCache(Generic[TokenT]):
     one already in flight), ``refreshes`` background refreshes started. Closing the client closes the cache.
     """
 
+    max_entries: int
+    #: Seconds before expiry from which a get refreshes in the background; None: the default rule (see the README).
+    refresh_margin: float | None
+    hits: int
+    misses: int
+    refreshes: int
+
     def __init__(
         self,
         mint: Callable[[RequestT], Awaitable[TokenT]],

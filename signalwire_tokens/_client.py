@@ -7,7 +7,7 @@ import platform
 import weakref
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -20,6 +20,7 @@ from ._channel_tokens import ChatTokens, PubSubTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
+from ._options import check_middlewares, check_rate_limit, check_telemetry, check_transport
 from ._pacing import pace
 from ._ratelimit import RateLimiter, RateLimitGate
 from ._retry import RetryPolicy
@@ -39,53 +40,6 @@ class _Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
-    if isinstance(middlewares, (str, bytes)) or not isinstance(middlewares, Sequence):
-        raise InvalidRequestError(f"{name} must be a sequence of middlewares", field=name)
-    for middleware in middlewares:
-        if not callable(middleware):
-            raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}", field=name)
-    return tuple(middlewares)
-
-
-def _check_transport(transport: Any, session: Any) -> Transport:
-    if not (callable(transport) and callable(getattr(transport, "aclose", None))):
-        raise InvalidRequestError(
-            "transport must be a Transport: an async callable (Request -> Response) with an aclose() method",
-            field="transport",
-        )
-    if session is not None:
-        raise InvalidRequestError(
-            "give transport or session, not both: a session belongs to the aiohttp transport", field="transport"
-        )
-    return cast(Transport, transport)
-
-
-def _check_rate_limit(rate_limit: Any, project_id: str) -> RateLimiter | None:
-    if rate_limit is None:
-        return None
-    if not isinstance(rate_limit, RateLimiter):
-        raise InvalidRequestError(
-            "rate_limit must be a RateLimiter (LocalRateLimit, RedisRateLimit, or an object with async acquire(request)"
-            f" and aclose()), got {type(rate_limit).__name__}",
-            field="rate_limit",
-        )
-    # A limiter shared through a store keys its window by project (RedisRateLimit): the client tells it which.
-    bind_project = getattr(rate_limit, "bind_project", None)
-    if callable(bind_project):
-        bind_project(project_id)
-    return rate_limit
-
-
-def _check_telemetry(telemetry: Any) -> Telemetry | None:
-    if telemetry is not None and not isinstance(telemetry, Telemetry):
-        raise InvalidRequestError(
-            f"telemetry must be a signalwire_tokens.telemetry.Telemetry, got {type(telemetry).__name__}",
-            field="telemetry",
-        )
-    return telemetry
-
-
 class SignalWireClient:
     """An asyncio client for SignalWire's token APIs, safe to share between any number of tasks.
 
@@ -102,7 +56,23 @@ class SignalWireClient:
     process, ``RedisRateLimit`` for a fleet) holds every attempt of a POST, PUT or PATCH until the window allows it;
     the client closes it too. ``telemetry`` (a :class:`~signalwire_tokens.telemetry.Telemetry`) adds a span per call
     before ``middlewares`` and a span per attempt just before credentials.
+
+    :meth:`with_options` gives a view with another ``timeout`` or ``retry`` that shares all of this client's
+    machinery (pool, limiter, telemetry, middlewares); this client keeps owning it.
     """
+
+    #: Every request path is appended to it: the space's https URL, or ``base_url``.
+    base_url: URL
+    project_id: str
+    #: Seconds one attempt may take.
+    timeout: float
+    retry: RetryPolicy
+    rate_limit: RateLimiter | None
+    telemetry: Telemetry | None
+    api_tokens: ApiTokens
+    project_tokens: ProjectTokens
+    chat_tokens: ChatTokens
+    pubsub_tokens: PubSubTokens
 
     def __init__(
         self,
@@ -134,38 +104,49 @@ class SignalWireClient:
         self.timeout = check_seconds("timeout", timeout, positive=True)
         check_int("max_connections", max_connections, minimum=1)
         credentials = Credentials.basic(self.base_url.origin(), self.project_id, check_api_token(api_token))
-        self._retry = RetryMiddleware(retry)
-        self.rate_limit = _check_rate_limit(rate_limit, self.project_id)
+        self.rate_limit = check_rate_limit(rate_limit, self.project_id)
         # Only a client with a limiter has the gate in its chain: without one, a call costs nothing more.
         gate = [RateLimitGate(self.rate_limit)] if self.rate_limit is not None else []
         # The same for telemetry: without it, the chain has no span middleware at all.
-        self.telemetry = _check_telemetry(telemetry)
+        self.telemetry = check_telemetry(telemetry)
         call_spans = [self.telemetry._call_spans] if self.telemetry is not None else []
         attempt_spans = [self.telemetry._attempt_spans] if self.telemetry is not None else []
         self._transport: Transport = (
             AiohttpTransport(max_connections=max_connections, session=session)
             if transport is None
-            else _check_transport(transport, session)
+            else check_transport(transport, session)
         )
-        self._handler = build_chain(
+        # Retry splits the chain in two: a view made by with_options puts its own retry between the same halves.
+        self._above_retry: tuple[Middleware, ...] = (
+            *call_spans,  # outermost: the call's span holds everything the client does for it
+            *check_middlewares("middlewares", middlewares),
+            EncodeBody(),
+        )
+        self._below_retry = build_chain(
             [
-                *call_spans,  # outermost: the call's span holds everything the client does for it
-                *_check_middlewares("middlewares", middlewares),
-                EncodeBody(),
-                self._retry,
                 pace,  # a batch's own pacing first, then the client's window on top
                 *gate,
-                *_check_middlewares("attempt_middlewares", attempt_middlewares),
+                *check_middlewares("attempt_middlewares", attempt_middlewares),
                 *attempt_spans,  # nearest the wire: after every wait, and the request as it is sent
                 credentials,
             ],
             self._transport,
         )
+        self._use_retry(RetryMiddleware(retry))
         self._headers = CIMultiDictProxy(CIMultiDict({"Accept": "application/json", "User-Agent": _USER_AGENT}))
         self._closed = False
+        #: The client whose machinery a view made by with_options shares; None for a client that owns its own.
+        self._parent: SignalWireClient | None = None
         #: Closed with the client, before its transport (the token caches made from it). Weak: a cache its user
         #: dropped is not kept alive by the client.
         self._closables: weakref.WeakSet[_Closable] = weakref.WeakSet()
+        self._add_resources()
+
+    def _use_retry(self, retry: RetryMiddleware) -> None:
+        self._retry = retry
+        self._handler = build_chain([*self._above_retry, retry], self._below_retry)
+
+    def _add_resources(self) -> None:
         self.api_tokens = ApiTokens(self)
         self.project_tokens = ProjectTokens(self)
         self.chat_tokens = ChatTokens(self)
@@ -208,7 +189,7 @@ class SignalWireClient:
         """Run one call through the chain (await the result); the resources use this, and so can a user for
         another endpoint of the same origin. A plain function returning the chain's awaitable: one coroutine less
         per call."""
-        if self._closed:
+        if self._closed or (self._parent is not None and self._parent._closed):
             raise RuntimeError("the SignalWireClient is closed")
         return self._handler(
             Request(method, url, operation, idempotent, self._headers, body, 1, None, self.timeout, extensions)
@@ -221,14 +202,46 @@ class SignalWireClient:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`aclose` was called: the client sends nothing more."""
-        return self._closed
+        """True once :meth:`aclose` was called (on this client, or on the client a view was made from): the client
+        sends nothing more."""
+        return self._closed or (self._parent is not None and self._parent._closed)
+
+    def with_options(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> SignalWireClient:
+        """A view of this client with another ``timeout`` and/or ``retry`` policy (None: this client's), for some
+        calls only::
+
+            await client.with_options(timeout=5.0, retry=RetryPolicy.disabled()).chat_tokens.create(...)
+
+        The view shares everything else with this client: the connection pool (the transport), the rate limiter,
+        the telemetry, the middlewares and the credentials. A view given ``retry=`` has that policy's own retry
+        budget; without it, the view shares this client's budget too. This client keeps owning what is shared:
+        closing the view only stops the view (it sends nothing more); closing this client closes the transport,
+        the limiter and the token caches made from it or from any of its views, and stops every view. A view of a
+        view is a view of the same client. Making one costs no I/O.
+        """
+        owner = self._parent if self._parent is not None else self
+        view = object.__new__(SignalWireClient)
+        view.__dict__.update(self.__dict__)
+        if timeout is not None:
+            view.timeout = check_seconds("timeout", timeout, positive=True)
+        if retry is not None:
+            if not isinstance(retry, RetryPolicy):
+                raise InvalidRequestError(f"retry must be a RetryPolicy, got {type(retry).__name__}", field="retry")
+            view.retry = retry
+            view._use_retry(RetryMiddleware(retry))
+        view._closed = False
+        view._parent = owner
+        view._add_resources()
+        return view
 
     async def aclose(self) -> None:
         """Close the token caches made from this client, its rate limiter, then the transport, whether the client
-        made it or was given it (a ``session=`` passed in is left open). Safe to call twice."""
+        made it or was given it (a ``session=`` passed in is left open). Safe to call twice. A view made by
+        :meth:`with_options` owns none of these: closing it only stops the view."""
         if not self._closed:
             self._closed = True
+            if self._parent is not None:
+                return
             for closable in list(self._closables):
                 await closable.aclose()
             if self.rate_limit is not None:

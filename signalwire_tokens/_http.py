@@ -188,9 +188,11 @@ class Response:
 
     @property
     def ok(self) -> bool:
+        """True for a 2xx status."""
         return 200 <= self.status < 300
 
     def json(self) -> Any:
+        """The body, decoded as JSON (``ValueError`` when it is not JSON)."""
         return json.loads(self.body)
 
     def __repr__(self) -> str:
@@ -206,6 +208,10 @@ class Transport(Protocol):
     yours. It raises a :class:`TransportError` when there is no answer; it never adds credentials (the chain's
     last link does). ``aclose`` releases what it holds; the client calls it when it closes."""
 
-    async def __call__(self, request: Request) -> Response: ...
+    async def __call__(self, request: Request) -> Response:
+        """Send ``request`` and read its whole answer."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release what the transport holds (its connections); the client calls it once, when it closes."""
+        ...

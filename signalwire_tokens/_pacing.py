@@ -26,11 +26,22 @@ class FlowControl:
     attempt of the batch starts. Only the event loop's thread touches it.
     """
 
+    #: The ``concurrency`` asked for: ``limit`` grows back up to it.
+    ceiling: int
+    #: Attempts allowed in flight now (fractional: the additive increase adds ``1/limit`` per success).
+    limit: float
+    #: Attempts started and not yet answered.
+    in_flight: int
+    #: 429s this batch was answered.
+    throttled: int
+    #: Times ``limit`` was halved: the window an attempt started in, so one burst of 429s is one cut.
+    cuts: int
+
     def __init__(self, concurrency: int, max_rate: float | None = None) -> None:
         self.ceiling = concurrency
         self.limit = float(concurrency)
         self.in_flight = 0
-        self.throttled = 0  # 429s seen
+        self.throttled = 0
         self.cuts = 0
         self._sitting_out = 0  # rows waiting out a 429: while any is, the batch starts nothing
         self._interval = (
@@ -87,6 +98,8 @@ class FlowControl:
             await asyncio.sleep(start - now)
 
     def release(self, window: int, status: int | None) -> None:
+        """An attempt started in ``window`` ended with ``status`` (None: no answer): a 429 halves ``limit`` (once
+        per window), a success adds ``1/limit`` back, and a waiting attempt may start."""
         self.in_flight -= 1
         if status == 429:
             self.throttled += 1

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import logging
 import time
+import urllib.request
 from collections.abc import AsyncGenerator
 
 import aiohttp
+from yarl import URL
 
+from ._config import is_loopback
 from ._errors import ConnectError, ConnectionLostError, TransportError
 from ._http import Request, Response
 from ._timeouts import Limit, attempt_limit, timeout_error
@@ -39,11 +42,58 @@ def _translate(error: BaseException, request: Request, seconds: float | None, li
     method, url = request.method, str(request.url)
     if isinstance(error, (aiohttp.ConnectionTimeoutError, asyncio.TimeoutError)) and seconds is not None:
         return timeout_error(request, seconds, limit, connecting=isinstance(error, aiohttp.ConnectionTimeoutError))
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        # aiohttp's message holds the proxy's URL, with the password HTTPS_PROXY may carry: status and reason only.
+        return ConnectError(
+            f"the proxy refused the tunnel: HTTP {error.status} {error.message}", method=method, url=url
+        )
     if isinstance(error, aiohttp.ClientConnectorError):
         return ConnectError(f"could not connect: {error.os_error}", method=method, url=url)
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return ConnectionLostError("the server closed the connection before answering", method=method, url=url)
     return ConnectionLostError(f"the connection failed: {type(error).__name__}: {error}", method=method, url=url)
+
+
+class EnvironmentProxies:
+    """The proxy for each request, from ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` as urllib reads them
+    (``getproxies`` when the session is made, ``proxy_bypass`` at an origin's first request). Resolved here rather
+    than by aiohttp's ``trust_env``, which would also read credentials from ``~/.netrc`` and add them to requests
+    meant to go without.
+
+    A plain-http request (the client allows one only to a loopback host) goes through a proxy only on loopback too:
+    anywhere else, its Basic credentials would cross the network in clear text, and a remote proxy cannot reach
+    this machine's loopback anyway.
+    """
+
+    def __init__(self, proxies: dict[str, str]) -> None:
+        self._proxies = proxies
+        # Per origin: a client talks to one origin, so each request costs one dict lookup.
+        self._by_origin: dict[tuple[str, str | None, int | None], URL | None] = {}
+
+    @classmethod
+    def from_environment(cls) -> EnvironmentProxies:
+        """The proxies the environment names now."""
+        return cls(urllib.request.getproxies())
+
+    def for_url(self, url: URL) -> URL | None:
+        """The proxy to send a request for ``url`` through, or None to connect directly."""
+        key = (url.scheme, url.host, url.port)
+        try:
+            return self._by_origin[key]
+        except KeyError:
+            proxy = self._by_origin[key] = self._resolve(url)
+            return proxy
+
+    def _resolve(self, url: URL) -> URL | None:
+        configured = self._proxies.get(url.scheme)
+        if not configured or url.host is None:
+            return None
+        if urllib.request.proxy_bypass(url.host):
+            return None
+        proxy = URL(configured if "://" in configured else f"http://{configured}")
+        if url.scheme == "http" and not is_loopback(proxy.host):
+            return None
+        return proxy
 
 
 async def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
@@ -60,7 +110,9 @@ class AiohttpTransport:
 
     A session belongs to the loop it was made in. Used from a later loop (two ``asyncio.run`` calls, pytest's loop
     per test), the transport makes a fresh session there; the earlier one was closed when its loop shut down. A
-    session passed in is the caller's: used as it is, never closed here.
+    session passed in is the caller's: used as it is (its own proxy settings included), never closed here. With a
+    session of its own, the transport sends each request through the proxy the environment names for it
+    (:class:`EnvironmentProxies`, read when the session is made).
     """
 
     def __init__(self, *, max_connections: int, session: aiohttp.ClientSession | None = None) -> None:
@@ -72,6 +124,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._closed = False
+        self._proxies: EnvironmentProxies | None = None
 
     def _open(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
         """The session for ``loop``, made now: no await between the check and the assignment, so concurrent first
@@ -81,6 +134,7 @@ class AiohttpTransport:
         self._loop = loop
         if self._shared is not None:
             return self._shared
+        self._proxies = EnvironmentProxies.from_environment()
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._max_connections), cookie_jar=aiohttp.DummyCookieJar()
         )
@@ -116,6 +170,7 @@ class AiohttpTransport:
                 data=request.body,
                 allow_redirects=False,
                 timeout=timeout,
+                proxy=None if self._proxies is None else self._proxies.for_url(request.url),
             ) as raw:
                 body = await raw.read()
                 response = Response(

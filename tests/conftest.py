@@ -92,8 +92,8 @@ async def fake() -> AsyncIterator[FakeSignalWire]:
 
 @pytest.fixture
 def otel() -> Iterator[Exported]:
-    """A Telemetry exporting to memory (OpenTelemetry's SDK, which the test and e2e extras install)."""
-    pytest.importorskip("opentelemetry.sdk", reason="the telemetry tests need opentelemetry-sdk (the test extra)")
+    """A Telemetry exporting to memory (OpenTelemetry's SDK, which the test and e2e dependency groups install)."""
+    pytest.importorskip("opentelemetry.sdk", reason="the telemetry tests need opentelemetry-sdk (the test group)")
     from .otel_support import Exported
 
     exported = Exported()

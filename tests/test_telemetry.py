@@ -26,7 +26,7 @@ from signalwire_tokens.testing import FakeSignalWire
 from .conftest import API_TOKEN, PROJECT_ID
 from .support import READ, RecordingTransport, VirtualTime
 
-pytest.importorskip("opentelemetry.sdk", reason="the telemetry tests need opentelemetry-sdk (the test extra)")
+pytest.importorskip("opentelemetry.sdk", reason="the telemetry tests need opentelemetry-sdk (the test group)")
 
 from opentelemetry.trace import SpanKind, StatusCode
 

@@ -45,7 +45,13 @@ class SyncSignalWireClient:
     share one client, and their calls run concurrently on that loop. A Ctrl-C during a call cancels it on the loop
     and leaves the client usable. Inside a running event loop every call raises ``RuntimeError``: there, use
     :class:`SignalWireClient` and await. ``session=`` is refused: a session belongs to the loop it was made in.
+    :meth:`with_options` gives a view with another ``timeout`` or ``retry`` on the same loop, pool and limiter.
     """
+
+    api_tokens: SyncTokenAdmin
+    project_tokens: SyncTokenAdmin
+    chat_tokens: SyncChannelTokens[ChatTokenRequest, ChatToken]
+    pubsub_tokens: SyncChannelTokens[PubSubTokenRequest, PubSubToken]
 
     def __init__(
         self,
@@ -91,38 +97,51 @@ class SyncSignalWireClient:
         client._adopt(SignalWireClient.from_env(environ=environ, **overrides))
         return client
 
-    def _adopt(self, client: SignalWireClient) -> None:
+    def _adopt(self, client: SignalWireClient, portal: Portal | None = None) -> None:
         self._client = client
-        self._portal = Portal(type(self).__name__, client.aclose)
+        #: Whether this client owns its portal (its loop and thread); a view made by with_options shares its
+        #: parent's.
+        self._owner = portal is None
+        self._portal = Portal(type(self).__name__, client.aclose) if portal is None else portal
         self.api_tokens = SyncTokenAdmin(self._portal, client.api_tokens)
         self.project_tokens = SyncTokenAdmin(self._portal, client.project_tokens)
-        self.chat_tokens: SyncChannelTokens[ChatTokenRequest, ChatToken] = SyncChannelTokens(
-            self._portal, client.chat_tokens
-        )
-        self.pubsub_tokens: SyncChannelTokens[PubSubTokenRequest, PubSubToken] = SyncChannelTokens(
-            self._portal, client.pubsub_tokens
-        )
+        self.chat_tokens = SyncChannelTokens(self._portal, client.chat_tokens)
+        self.pubsub_tokens = SyncChannelTokens(self._portal, client.pubsub_tokens)
+
+    def with_options(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> SyncSignalWireClient:
+        """A view of this client with another ``timeout`` and/or ``retry`` policy (None: this client's), by the
+        rules of :meth:`SignalWireClient.with_options`: it runs on this client's loop and thread and shares its
+        pool, rate limiter, telemetry and middlewares; closing the view only stops the view, closing this client
+        stops every view of it."""
+        view = type(self).__new__(type(self))
+        view._adopt(self._client.with_options(timeout=timeout, retry=retry), self._portal)
+        return view
 
     # -- the async client's configuration, as it is ------------------------------------------------------------------
 
     @property
     def base_url(self) -> URL:
+        """Every request path is appended to it: the space's https URL, or ``base_url``."""
         return self._client.base_url
 
     @property
     def project_id(self) -> str:
+        """The project the client acts for."""
         return self._client.project_id
 
     @property
     def timeout(self) -> float:
+        """Seconds one attempt may take."""
         return self._client.timeout
 
     @property
     def retry(self) -> RetryPolicy:
+        """The retry policy of every call."""
         return self._client.retry
 
     @property
     def rate_limit(self) -> RateLimiter | None:
+        """The rate limiter every POST, PUT and PATCH attempt waits for, or None."""
         return self._client.rate_limit
 
     @property
@@ -132,8 +151,9 @@ class SyncSignalWireClient:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` was called: the client sends nothing more."""
-        return self._portal.closed
+        """True once :meth:`close` was called (on this client, or on the client a view was made from): the client
+        sends nothing more."""
+        return self._portal.closed or self._client.closed
 
     def url(self, path: str) -> URL:
         """The absolute URL of an API path such as ``/api/chat/tokens``."""
@@ -159,8 +179,12 @@ class SyncSignalWireClient:
     def close(self) -> None:
         """Close the client as ``SignalWireClient.aclose`` does (its token caches, its rate limiter, its transport),
         then stop its loop and join its thread. Safe to call twice. A client dropped without being closed is closed
-        when it is collected, or at exit."""
-        self._portal.close()
+        when it is collected, or at exit. A view made by :meth:`with_options` owns none of it: closing one only
+        stops the view."""
+        if self._owner:
+            self._portal.close()
+        elif not self.closed:
+            self._portal.run(self._client.aclose)
 
     def __enter__(self) -> SyncSignalWireClient:
         return self

@@ -22,6 +22,7 @@ from ._fast_retries import fast_retries
 
 @pytest.fixture
 def signalwire_fast_retries() -> Iterator[None]:
+    """:func:`fast_retries` for the test: every client skips its retry waits."""
     with fast_retries():
         yield
 
@@ -34,10 +35,12 @@ else:
 
     @pytest_asyncio.fixture
     async def signalwire_fake() -> AsyncIterator[FakeSignalWire]:
+        """A started :class:`FakeSignalWire` on loopback, closed after the test."""
         async with FakeSignalWire() as fake:
             yield fake
 
     @pytest_asyncio.fixture
     async def signalwire_client(signalwire_fake: FakeSignalWire) -> AsyncIterator[SignalWireClient]:
+        """A :class:`SignalWireClient` bound to ``signalwire_fake``, closed after the test."""
         async with signalwire_fake.client() as client:
             yield client

@@ -51,6 +51,7 @@ class Chaos:
     slow: float
 
     def pick(self, operation: str) -> Fault | None:
+        """A random fault for a request of ``operation``, or None (most of the time, by ``rate``)."""
         if self.operation not in (None, operation) or self.rng.random() >= self.rate:
             return None
         kind = self.rng.choice(_CHAOS_KINDS)
@@ -71,9 +72,11 @@ class FaultQueue:
         self.chaos: Chaos | None = None
 
     def add(self, fault: Fault) -> None:
+        """Queue ``fault`` behind the ones already queued."""
         self._queued.append(fault)
 
     def clear(self) -> None:
+        """Forget every queued fault, and chaos."""
         self._queued.clear()
         self.chaos = None
 
@@ -101,7 +104,8 @@ class SlidingWindow:
 
     @staticmethod
     def applies_to(method: str) -> bool:
-        # SignalWire documents GET and DELETE as effectively unlimited.
+        """Whether the window counts a request of ``method``: SignalWire documents GET and DELETE as effectively
+        unlimited."""
         return method in ("POST", "PUT", "PATCH")
 
     def admit(self, now: float) -> int | None:

@@ -30,6 +30,7 @@ class InMemoryServer:
         return self._space.closing.is_set()
 
     def serve(self, request: Request) -> asyncio.Task[Answer | Dropped]:
+        """Start the space's work on ``request`` (its body already bytes): the task that answers it."""
         if not isinstance(request.body, (bytes, type(None))):
             raise TypeError(f"an in-memory transport sends an encoded body (bytes), got {type(request.body).__name__}")
         work = self._space.answer(request.method, request.url.path, request.headers, request.body or b"")
@@ -71,4 +72,5 @@ class InMemoryTransport:
         return Response(outcome.status, outcome.headers, outcome.body, request, request.attempt, loop.time() - started)
 
     async def aclose(self) -> None:
+        """Refuse every later request, as a closed connection pool would."""
         self._closed = True

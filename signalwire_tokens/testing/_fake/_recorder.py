@@ -26,9 +26,11 @@ class RecordedRequest:
     content_type: str
 
     def json(self) -> Any:
+        """The body, decoded as JSON."""
         return json.loads(self.body)
 
     def form(self) -> list[tuple[str, str]]:
+        """The body, decoded as a form: its fields in order, a repeated key once per value."""
         return parse_qsl(self.body.decode(), keep_blank_values=True)
 
 
@@ -42,10 +44,11 @@ class Recorder:
         #: Arrival times (``loop.time()``), one per kept request.
         self.arrivals: list[float] = []
         #: How many requests arrived in all, the forgotten ones included.
-        self.received = 0
+        self.received: int = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def record(self, request: RecordedRequest, now: float) -> None:
+        """Keep ``request``, which arrived at ``now``, and wake the waiters it completes."""
         self.requests.append(request)
         self.arrivals.append(now)
         self.received += 1

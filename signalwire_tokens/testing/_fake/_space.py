@@ -103,23 +103,24 @@ class Space:
         self.api_token = api_token
         credentials = base64.b64encode(f"{project_id}:{api_token}".encode()).decode()
         self._expected_auth = f"Basic {credentials}".encode()
-        self.tokens = Tokens(ChatTokenSigner(project_id))
-        self.recorder = Recorder(keep_requests)
-        self.faults = FaultQueue()
+        self.tokens: Tokens = Tokens(ChatTokenSigner(project_id))
+        self.recorder: Recorder = Recorder(keep_requests)
+        self.faults: FaultQueue = FaultQueue()
         self.window: SlidingWindow | None = None
         #: How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3, "rate_limited": 2}``.
         self.faults_injected: collections.Counter[str] = collections.Counter()
         #: How many 429s were answered, whatever asked for them (the rate limit, ``fail(429)``, chaos).
-        self.throttled = 0
+        self.throttled: int = 0
         #: Seconds every answer waits, like a real API's round trip.
-        self.latency = 0.0
+        self.latency: float = 0.0
         #: Called with (request, status or None for a dropped connection, seconds) after each answer.
         self.observers: list[Callable[[RecordedRequest, int | None, float], object]] = []
         #: Set when the fake closes: a delay fault is cut short, so closing never waits for one to run out, and the
         #: in-memory transports refuse to connect, as a closed port would.
-        self.closing = asyncio.Event()
+        self.closing: asyncio.Event = asyncio.Event()
 
     def reopen(self) -> None:
+        """Open again after a close (a new event: the old one belonged to the loop the fake ran on)."""
         self.closing = asyncio.Event()
 
     async def answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer | Dropped:
