@@ -1,35 +1,47 @@
-"""RedisRateLimit: one sliding window shared by every process that uses the same Redis and key (the `redis` extra).
+"""RedisRateLimit: one paced sliding window shared by every process that uses the same Redis and key (the `redis`
+extra).
 
-The window is pyrate-limiter's Redis sliding-window log (a sorted set of start times; one Lua script counts the
-window and adds a start atomically) over redis-py's asyncio client: a maintained library rather than a script of
-ours. Both are imported only when a RedisRateLimit is made, so ``import signalwire_tokens`` works without them.
+The window is pyrate-limiter's Redis sliding-window log (a sorted set of start times) over redis-py's asyncio client:
+a maintained library rather than a script of ours. Both are imported only when a RedisRateLimit is made, so
+``import signalwire_tokens`` works without them.
+
+Design note, pacing: pyrate-limiter's RedisBucket takes a list of rates and its one Lua script counts every rate's
+window and adds the start only if all of them have room, atomically. So the pace is a second, short rate on the
+same sorted set (:class:`Pace`: at most ``burst`` starts in a few milliseconds) next to the window itself, and no
+script of our own is needed. The short rate is a little looser than the window's rate (:data:`REDIS_PACE_SLACK`):
+each start costs a round trip and a wake-up of a few hundred microseconds that a limit of exactly the window's rate
+would lose for good, step after step; looser, the window itself sets the long-run rate and the pace only bounds the
+bursts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import inspect
+import math
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import InvalidRequestError, RateLimiterError
 from ._http import Request
-from ._ratelimit import deadline_error, describe_window
+from ._ratelimit import Pace, deadline_error, describe_window
+from ._redis_loops import LoopState, guarded, result
 from ._validate import check_int, check_seconds, check_str
 
 if TYPE_CHECKING:
+    from pyrate_limiter import Rate
     from pyrate_limiter.buckets.redis_bucket import RedisBucket
     from redis.asyncio import Redis
 
 __all__ = ["RedisRateLimit"]
 
-T = TypeVar("T")
-
 _INSTALL = "pip install 'signalwire-tokens[redis]'"
 #: Every key this library writes starts with this, so it never collides with an application's own keys.
 KEY_PREFIX = "signalwire-tokens:rate-limit:"
+#: How much faster than the window's rate the short rate lets starts through (see the module's design note).
+REDIS_PACE_SLACK = 1.25
 
 
 def _require_extra() -> None:
@@ -47,98 +59,52 @@ def _where(options: Mapping[str, Any]) -> str:
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}/{options.get('db', 0)}"
 
 
-class _Turns:
-    """A FIFO turn: one coroutine of this process asks Redis at a time, the others wait in order, each no longer
-    than its deadline. (A lock with a timeout would need ``wait_for`` around ``Lock.acquire``, which can lose the
-    lock on Python 3.10 and 3.11 when the timeout and the hand-over race.)"""
+def redis_rates(pace: Pace) -> list[Rate]:
+    """pyrate-limiter's rates for ``pace``, in whole milliseconds: the window rounded up (never shorter), the
+    pace's span rounded down and made looser by :data:`REDIS_PACE_SLACK`; the pace only where it is a rate of its own
+    (pyrate-limiter wants a list of strictly longer spans with strictly larger limits)."""
+    from pyrate_limiter import Rate
 
-    def __init__(self) -> None:
-        self._busy = False
-        self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
-
-    async def take(self, deadline: float | None) -> bool:
-        """True once it is this caller's turn; False when ``deadline`` (``loop.time()``) came first."""
-        if not self._busy:
-            self._busy = True
-            return True
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_at(deadline, _resolve, waiter, False) if deadline is not None else None
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result():
-                self.give()  # handed the turn, but gone: pass it on
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-
-    @property
-    def busy(self) -> bool:
-        """Whether a coroutine holds the turn now (the next caller will wait for it)."""
-        return self._busy
-
-    def give(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(True)
-                return
-        self._busy = False
-
-
-async def _guarded(call: Awaitable[T]) -> T:
-    """Await a Redis call in a task of its own, so that cancelling the caller always cancels the caller: redis-py
-    was seen to swallow a cancellation that arrived during a command, which left a cancelled batch worker running.
-    A call abandoned this way may still take its place in the window: that errs on the safe side."""
-    task = asyncio.ensure_future(call)
-    task.add_done_callback(_retrieve)  # an abandoned call's failure is nobody's to report
-    return await asyncio.shield(task)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-async def _result(value: int | Awaitable[int]) -> int:
-    """A bucket method's result: pyrate-limiter answers some at once (a wait it recorded) and others after Redis."""
-    return await value if inspect.isawaitable(value) else value
-
-
-def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
-    if not waiter.done():
-        waiter.set_result(value)
-
-
-class _LoopState:
-    """What belongs to one event loop: the client (when made from a URL), the loaded bucket and the turns."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, client: Redis) -> None:
-        self.loop = loop
-        self.client = client
-        self.bucket: RedisBucket | None = None
-        self.turns = _Turns()
-        self.last_leak = 0.0
+    held = math.ceil(pace.held * 1000)
+    span = math.floor(pace.burst_span * 1000 / REDIS_PACE_SLACK)
+    rates = [Rate(pace.limit, held)]
+    if pace.burst < pace.limit and 1 <= span < held:
+        rates.insert(0, Rate(pace.burst, span))
+    return rates
 
 
 class RedisRateLimit:
-    """At most ``limit`` starts in any ``period`` seconds across every process that uses the same Redis and key.
+    """At most ``limit`` starts in any ``period`` seconds across every process that uses the same Redis and key;
+    the defaults are SignalWire's window, 13,800 POST, PUT and PATCH requests in any 10 seconds. As in
+    :class:`LocalRateLimit`, ``limit`` and ``period`` are the API's own words: the limiter keeps the arrivals'
+    margin itself, and paces its starts (at most 0.5 % of the limit within a few milliseconds).
 
-    ``url_or_client`` is a Redis URL (``redis://host:6379/0``; the limiter makes its own client and closes it) or a
-    ``redis.asyncio.Redis`` you own (never closed here). ``key`` names the shared window; by default the client's
-    project id (SignalWire's limit is per project), stored under ``signalwire-tokens:rate-limit:<key>``. Every
-    process sharing a key must use the same ``limit`` and ``period``; start times are the hosts' wall clocks in
-    milliseconds, so a fleet on several hosts needs their clocks in sync (NTP).
+    ``url_or_client`` is a Redis URL (``redis://host:6379/0``): the limiter makes one connection pool on each event
+    loop it is used from, closed when that loop shuts down (``asyncio.run`` and ``asyncio.Runner`` see to it) or
+    when ``aclose`` is awaited on it. Or a ``redis.asyncio.Redis`` you own (never closed here), which belongs to the
+    event loop the limiter first uses it on: used from another loop, ``acquire`` raises :class:`RateLimiterError`.
+    ``key`` names the shared window; by default the client's project id (SignalWire's limit is per project), stored
+    under ``signalwire-tokens:rate-limit:<key>``. Every process sharing a key must use the same ``limit`` and
+    ``period``; start times are the hosts' wall clocks in milliseconds, so a fleet on several hosts needs their
+    clocks in sync (NTP).
 
-    Within one process, requests ask Redis one at a time in the order they came (FIFO); across processes, whoever
-    asks first after a place frees gets it. When Redis cannot be asked, ``acquire`` raises
+    Within one event loop, requests ask Redis one at a time in the order they came (FIFO); across processes,
+    whoever asks first after a place frees gets it. When Redis cannot be asked, ``acquire`` raises
     :class:`RateLimiterError` and nothing is sent: a silent bypass would push the whole fleet over the limit.
     """
 
-    def __init__(self, url_or_client: str | Redis, limit: int, period: float = 10.0, key: str | None = None) -> None:
+    limit: int
+    """At most this many starts (the API's own figure)..."""
+    period: float
+    """...in any this many seconds (the API's own figure: the limiter adds the arrivals' margin itself)."""
+    key: str | None
+    """The shared window's name (None: the client's project id, once a client is given the limiter)."""
+    where: str
+    """Where the Redis server is: host, port and database (or a unix socket), never a password."""
+
+    def __init__(
+        self, url_or_client: str | Redis, limit: int = 13_800, period: float = 10.0, key: str | None = None
+    ) -> None:
         _require_extra()
         from redis.asyncio import Redis
         from redis.asyncio.connection import parse_url
@@ -146,6 +112,7 @@ class RedisRateLimit:
         self.limit = check_int("limit", limit, minimum=1)
         self.period = check_seconds("period", period, positive=True)
         self.key = None if key is None else check_str("key", key, min_length=1, max_length=200)
+        self._rates = redis_rates(Pace(self.limit, self.period))
         if isinstance(url_or_client, str):
             self._url: str | None = url_or_client
             self._given: Redis | None = None
@@ -163,7 +130,10 @@ class RedisRateLimit:
             )
         self.where = where
         self._project_id: str | None = None
-        self._state: _LoopState | None = None
+        self._states: dict[asyncio.AbstractEventLoop, LoopState] = {}
+        self._given_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        # Loops on other threads look up and add their states too.
+        self._lock = threading.Lock()
 
     @property
     def redis_key(self) -> str | None:
@@ -182,23 +152,38 @@ class RedisRateLimit:
             )
         self._project_id = project_id
 
-    def _loop_state(self) -> _LoopState:
+    def _loop_state(self, request: Request) -> LoopState:
         loop = asyncio.get_running_loop()
-        state = self._state
-        if state is None or state.loop is not loop:
-            # A client made on another (closed) loop cannot be used here: its connections belong to that loop.
-            from redis.asyncio import Redis
+        state = self._states.get(loop)
+        if state is not None:
+            return state
+        with self._lock:
+            # A loop that is closed has shut down (and closed its pool, when it ran asyncio.run's shutdown).
+            for closed in [other for other in self._states if other.is_closed()]:
+                del self._states[closed]
+            if self._given is None:
+                from redis.asyncio import Redis
 
-            client = self._given if self._given is not None else Redis.from_url(self._url or "")
-            state = self._state = _LoopState(loop, client)
+                state = LoopState(loop, Redis.from_url(self._url or ""), owned=True)
+            elif self._given_loop is None or self._given_loop() is loop:
+                self._given_loop = weakref.ref(loop)
+                state = LoopState(loop, self._given, owned=False)
+            else:
+                raise RateLimiterError(
+                    f"the redis.asyncio.Redis given to this RedisRateLimit ({self.where}) belongs to the event loop"
+                    " it was first used on, and this is another one (its connections cannot move between loops):"
+                    " give the limiter a Redis URL, which makes a pool per loop; the request was not sent",
+                    method=request.method,
+                    url=str(request.url),
+                )
+            self._states[loop] = state
         return state
 
-    async def _bucket(self, state: _LoopState, redis_key: str) -> RedisBucket:
+    async def _bucket(self, state: LoopState, redis_key: str) -> RedisBucket:
         if state.bucket is None:
-            from pyrate_limiter import Rate, RedisBucket
+            from pyrate_limiter import RedisBucket
 
-            rate = Rate(self.limit, max(1, round(self.period * 1000)))
-            state.bucket = await RedisBucket.init([rate], state.client, redis_key)  # loads the Lua script
+            state.bucket = await RedisBucket.init(self._rates, state.client, redis_key)  # loads the Lua script
         return state.bucket
 
     async def acquire(self, request: Request) -> None:
@@ -207,9 +192,9 @@ class RedisRateLimit:
             raise InvalidRequestError(
                 "this RedisRateLimit has no key: give key= or pass it to a SignalWireClient", field="key"
             )
-        state = self._loop_state()
+        state = self._loop_state(request)
         observer = request.extensions.observer
-        # Behind another coroutine of this process that is asking (and maybe waiting for a place): a wait too.
+        # Behind another coroutine of this loop that is asking (and maybe waiting for a place): a wait too.
         queued = state.turns.busy
         started = state.loop.time() if observer is not None else 0.0
         if not await state.turns.take(request.deadline):
@@ -221,7 +206,7 @@ class RedisRateLimit:
         if observer is not None and (queued or slept):
             observer.waited(request, state.loop.time() - started)
 
-    async def _wait_for_place(self, state: _LoopState, redis_key: str, request: Request) -> bool:
+    async def _wait_for_place(self, state: LoopState, redis_key: str, request: Request) -> bool:
         """Take a place in the window, sleeping until one frees; whether it had to sleep."""
         from pyrate_limiter import RateItem
         from redis.exceptions import NoScriptError, RedisError
@@ -234,10 +219,10 @@ class RedisRateLimit:
                 # Wall-clock milliseconds, as pyrate-limiter's own RedisBucket.now(): comparable between processes.
                 item = RateItem("start", time.time_ns() // 1_000_000)
                 # Over an asyncio client, the bucket's methods return awaitables (typed as "maybe awaitable").
-                if await _guarded(cast("Awaitable[bool]", bucket.put(item))):
+                if await guarded(cast("Awaitable[bool]", bucket.put(item))):
                     await self._leak(state, bucket, item.timestamp)
                     return slept
-                wait = max(1, await _guarded(_result(bucket.waiting(item)))) / 1000
+                wait = max(1, await guarded(result(bucket.waiting(item)))) / 1000
             except NoScriptError:
                 if reloaded:
                     raise
@@ -246,31 +231,37 @@ class RedisRateLimit:
                 continue
             except (RedisError, OSError) as error:
                 raise self._unreachable(request, error) from error
+            except RuntimeError as error:
+                # A client used on a loop its connections do not belong to ("Event loop is closed", "attached to
+                # a different loop"): Redis cannot be asked from here.
+                raise self._unreachable(request, error, " from this event loop") from error
             if request.deadline is not None and loop.time() + wait > request.deadline:
                 raise deadline_error(request, wait, describe_window(self.limit, self.period))
             await asyncio.sleep(wait)
             slept = True
 
-    async def _leak(self, state: _LoopState, bucket: RedisBucket, now_ms: int) -> None:
+    async def _leak(self, state: LoopState, bucket: RedisBucket, now_ms: int) -> None:
         # Starts older than the window only take memory: drop them about once a period (one more round trip).
         now = now_ms / 1000
         if now - state.last_leak >= self.period:
             state.last_leak = now
             await cast("Awaitable[int]", bucket.leak(now_ms))
 
-    def _unreachable(self, request: Request, error: BaseException) -> RateLimiterError:
+    def _unreachable(self, request: Request, error: BaseException, where: str = "") -> RateLimiterError:
         return RateLimiterError(
-            f"the rate limiter's Redis at {self.where} is unreachable ({type(error).__name__}: {error});"
+            f"the rate limiter's Redis at {self.where} is unreachable{where} ({type(error).__name__}: {error});"
             " the request was not sent",
             method=request.method,
             url=str(request.url),
         )
 
     async def aclose(self) -> None:
-        """Close the Redis client this limiter made from a URL (one given to it stays open)."""
-        state, self._state = self._state, None
-        if state is not None and self._given is None and not state.loop.is_closed():
-            await state.client.aclose()
+        """Close the connection pool this limiter made on the running event loop (a client given to it stays open).
+        Pools on other loops close when those loops shut down."""
+        with self._lock:
+            state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.aclose()
 
     def __repr__(self) -> str:
         return f"RedisRateLimit({self.where!r}, {self.limit}, period={self.period:g}, key={self.redis_key!r})"

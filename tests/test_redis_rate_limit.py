@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 pytest.importorskip("pyrate_limiter", reason="the redis extra is not installed")
 pytest.importorskip("redis", reason="the redis extra is not installed")
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from signalwire_tokens import (
@@ -45,9 +48,9 @@ async def test_two_processes_sharing_a_key_never_exceed_the_window(
     redis_server: RedisServer, fake: FakeSignalWire
 ) -> None:
     fake.rate_limit(20, period=0.2)
-    # Two limiters and two clients stand for two processes: all they share is the Redis key (the project id).
-    # The limiters' period is a little longer than the API's: the API counts arrivals, the limiters starts.
-    clients = [fake.client(rate_limit=RedisRateLimit(redis_server.url, 20, period=0.25)) for _ in range(2)]
+    # Two limiters and two clients stand for two processes: all they share is the Redis key (the project id). Each
+    # gets the API's own window: the margin for arrivals is the limiter's.
+    clients = [fake.client(rate_limit=RedisRateLimit(redis_server.url, 20, period=0.2)) for _ in range(2)]
 
     async def run_batch(client: SignalWireClient) -> int:
         async with client:
@@ -166,3 +169,61 @@ def test_url_or_client_is_checked(where: object) -> None:
 def test_messages_name_where_redis_is_never_its_password() -> None:
     assert RedisRateLimit("redis://:hunter2@127.0.0.1:6380/2", 10).where == "127.0.0.1:6380/2"
     assert RedisRateLimit("unix:///run/redis.sock", 10).where == "unix:///run/redis.sock"
+
+
+async def test_starts_are_paced_never_a_window_at_once(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimit(redis_server.url, 200, period=1.0, key="paced")
+    loop = asyncio.get_running_loop()
+
+    async def started_at() -> float:
+        await limiter.acquire(make_request("POST"))
+        return loop.time()
+
+    starts = sorted(await asyncio.gather(*(started_at() for _ in range(30))))
+    await limiter.aclose()
+    # The window would let all 30 start at once; paced, one goes every 5 ms or so (the pace is a little looser than
+    # the window's rate of one per 5.1 ms, so the window itself sets the long-run rate).
+    assert max(bisect.bisect_left(starts, t + 0.02) - i for i, t in enumerate(starts)) <= 6
+    assert starts[-1] - starts[0] >= 29 * 0.004
+
+
+def other_clients(url: str) -> int:
+    """How many connections Redis has open, besides the one asking."""
+    with SyncRedis.from_url(url) as redis:
+        return len(redis.client_list()) - 1
+
+
+def test_each_event_loop_gets_its_own_pool_closed_when_that_loop_shuts_down(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimit(redis_server.url, 100, period=1.0, key="loops")
+
+    async def take_places() -> int:
+        await asyncio.gather(*(limiter.acquire(make_request("POST")) for _ in range(3)))
+        return other_clients(redis_server.url)
+
+    opened = [asyncio.run(take_places()) for _ in range(3)]  # a script's three asyncio.run calls, one after another
+    assert all(count >= 1 for count in opened), "each loop had a pool of its own"
+    # asyncio.run closes the pool as its loop shuts down (Redis notices the disconnect a moment later).
+    deadline = time.monotonic() + 5
+    while other_clients(redis_server.url) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert other_clients(redis_server.url) == 0, "no connection left open behind a closed loop"
+
+
+def test_a_given_client_belongs_to_its_first_loop_another_loop_is_a_rate_limiter_error(
+    redis_server: RedisServer,
+) -> None:
+    redis = Redis.from_url(redis_server.url)
+    limiter = RedisRateLimit(redis, 10, period=1.0, key="given")
+
+    async def first_loop() -> None:
+        await limiter.acquire(make_request("POST"))
+        await redis.aclose()
+
+    async def second_loop() -> None:
+        await limiter.acquire(make_request("POST"))
+
+    asyncio.run(first_loop())
+    with pytest.raises(RateLimiterError) as caught:
+        asyncio.run(second_loop())
+    assert "belongs to the event loop it was first used on" in str(caught.value)
+    assert caught.value.request_sent is False
