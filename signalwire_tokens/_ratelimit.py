@@ -65,8 +65,8 @@ def describe_window(limit: int, period: float) -> str:
 #: The share of the period added to it for the spread of arrivals: 200 ms of SignalWire's 10 s. The spread is the
 #: network's and the event loops': a loaded loop wakes its sleepers, and reads what arrived, tens of milliseconds
 #: late (up to 42 ms seen on 2 cores), on the client and on the API alike. On SignalWire's window scaled to 2 s, a
-#: margin of 0.5 % (10 ms) let 1 to 63 429s through at concurrency 256 in most runs, 2 % in one run of five (see
-#: benchmarks/README.md, "Running at the rate limit").
+#: margin of 0.5 % (10 ms) let 1 to 63 429s through in each of five runs at concurrency 256, 2 % in one of 13
+#: (benchmarks/README.md, "Running at the rate limit").
 ARRIVAL_MARGIN = 0.02
 #: The most starts granted together, as a share of the limit (69 of SignalWire's 13,800: 50 ms of its rate). Small
 #: enough that a step's requests leave within a few milliseconds of each other; large enough that a caller who
