@@ -4,18 +4,8 @@ tokens."""
 import logging
 
 from ._batch import BatchProgress, BatchStream
-from ._batch_item import BatchFailure, BatchSuccess
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
-from ._cache import ChatTokenCache
-from ._channel_models import (
-    ChannelPermissions,
-    ChannelToken,
-    ChannelTokenRequest,
-    ChatToken,
-    ChatTokenRequest,
-    PubSubToken,
-    PubSubTokenRequest,
-)
 from ._client import SignalWireClient
 from ._errors import (
     ApiError,
@@ -39,12 +29,23 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
-from ._models import ApiToken, BatchItem, Permission
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
 from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient
 from ._version import __version__
+from .resources import (
+    ApiToken,
+    ChannelPermissions,
+    ChannelToken,
+    ChannelTokenRequest,
+    ChatToken,
+    ChatTokenCache,
+    ChatTokenRequest,
+    Permission,
+    PubSubToken,
+    PubSubTokenRequest,
+)
 
 __all__ = [
     "ApiError",

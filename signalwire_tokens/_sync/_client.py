@@ -10,12 +10,12 @@ import aiohttp
 from yarl import URL
 
 from .._budget import TokenBucket
-from .._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
 from .._client import SignalWireClient
 from .._errors import InvalidRequestError
 from .._http import NO_EXTENSIONS, Body, Extensions, Middleware, Response, Transport
 from .._ratelimit import RateLimiter
 from .._retry import RetryPolicy
+from ..resources._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
 from ..telemetry import Telemetry
 from ._portal import Portal
 from ._resources import SyncChannelTokens, SyncTokenAdmin

@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, TextIO
 
-from .._channel_models import ChannelTokenRequest
-from .._convert import converter
+from ..resources._channel_models import ChannelTokenRequest
+from ..resources._convert import converter
 from ._credentials import UsageError
 
 __all__ = ["STDIO", "LineSet", "Spool", "is_file_output", "open_input", "open_output", "same_file", "scan_output"]

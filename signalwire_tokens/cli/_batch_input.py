@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 import attrs
 
-from .._channel_models import ChannelTokenRequest
 from .._errors import InvalidRequestError
+from ..resources._channel_models import ChannelTokenRequest
 
 __all__ = ["FIELDS", "HeaderError", "InputError", "RowReader", "parse_channel"]
 

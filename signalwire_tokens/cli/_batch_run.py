@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._batch import BatchProgress, BatchStream, look_ahead
-from .._channel_models import ChannelToken, ChannelTokenRequest
+from .._batch_item import BatchItem
 from .._errors import (
     ApiError,
     AuthenticationError,
@@ -27,7 +27,7 @@ from .._errors import (
     SignalWireError,
     TransportError,
 )
-from .._models import BatchItem
+from ..resources._channel_models import ChannelToken, ChannelTokenRequest
 from ._batch_files import STDIO, LineSet, Spool, is_file_output, open_input, open_output, same_file, scan_output
 from ._batch_input import HeaderError, InputError, RowReader
 from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
@@ -36,8 +36,8 @@ from ._credentials import UsageError, make_client
 from ._progress import Progress
 
 if TYPE_CHECKING:
-    from .._channel_tokens import ChannelTokens
     from .._client import SignalWireClient
+    from ..resources._channel_tokens import ChannelTokens
 
 __all__ = ["FAILED", "NOUNS", "OK", "USAGE", "channel_token_json", "channel_tokens", "error_json", "run_batch"]
 

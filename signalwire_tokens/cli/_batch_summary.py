@@ -8,7 +8,7 @@ import shlex
 
 import attrs
 
-from .._models import BatchItem
+from .._batch_item import BatchItem
 from ._batch_files import STDIO
 
 __all__ = ["Tally", "plural", "resume_command"]

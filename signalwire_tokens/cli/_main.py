@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import InvalidRequestError, SignalWireError
-from .._models import ApiToken
+from ..resources._api_token_models import ApiToken
 from ._batch_run import FAILED, OK, USAGE, channel_token_json, channel_tokens, run_batch
 from ._credentials import UsageError, make_client
 from ._parser import build_parser

@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from .._models import Permission
 from .._version import __version__
+from ..resources._api_token_models import Permission
 from ._batch_input import parse_channel
 from ._batch_run import NOUNS
 from ._credentials import add_credential_options

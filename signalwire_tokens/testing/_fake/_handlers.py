@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from ..._channel_models import (
+from ...resources._api_token_models import Permission
+from ...resources._channel_models import (
     MAX_CHANNEL_NAME,
     MAX_CHANNELS,
     MAX_MEMBER_ID,
@@ -22,7 +23,6 @@ from ..._channel_models import (
     MAX_TTL_MINUTES,
     state_size,
 )
-from ..._models import Permission
 from ._bodies import Answer, Refusal
 from ._jwt import ChatTokenSigner
 
