@@ -1,5 +1,5 @@
 """An asyncio client for SignalWire's token APIs: API tokens (compatibility and platform APIs), chat and PubSub
-tokens."""
+tokens, video room and conference tokens."""
 
 import logging
 
@@ -45,7 +45,10 @@ from .resources import (
     Permission,
     PubSubToken,
     PubSubTokenRequest,
+    RoomToken,
+    RoomTokenRequest,
 )
+from .resources.video import ConferenceToken
 
 __all__ = [
     "ApiError",
@@ -63,6 +66,7 @@ __all__ = [
     "ChatToken",
     "ChatTokenCache",
     "ChatTokenRequest",
+    "ConferenceToken",
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
@@ -88,6 +92,8 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "RetryBudget",
+    "RoomToken",
+    "RoomTokenRequest",
     "RetryPolicy",
     "ServerError",
     "SignalWireClient",

@@ -26,7 +26,7 @@ from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
 from ._version import __version__
-from .resources import ApiTokens, ChatTokens, ProjectTokens, PubSubTokens
+from .resources import ApiTokens, ChatTokens, ProjectTokens, PubSubTokens, Video
 from .telemetry import Telemetry
 
 __all__ = ["SignalWireClient"]
@@ -72,6 +72,8 @@ class SignalWireClient:
     project_tokens: ProjectTokens
     chat_tokens: ChatTokens
     pubsub_tokens: PubSubTokens
+    #: ``video.room_tokens`` and ``video.conference_tokens``.
+    video: Video
 
     def __init__(
         self,
@@ -150,6 +152,7 @@ class SignalWireClient:
         self.project_tokens = ProjectTokens(self)
         self.chat_tokens = ChatTokens(self)
         self.pubsub_tokens = PubSubTokens(self)
+        self.video = Video(self)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:

@@ -24,6 +24,7 @@ from ._channel_models import (
 )
 from ._channel_tokens import ChannelTokens, ChatTokens, PubSubTokens
 from ._chat_cache import ChatTokenCache
+from .video import ConferenceToken, ConferenceTokens, RoomToken, RoomTokenRequest, RoomTokens, Video
 
 __all__ = [
     "ApiToken",
@@ -36,9 +37,15 @@ __all__ = [
     "ChatTokenCache",
     "ChatTokenRequest",
     "ChatTokens",
+    "ConferenceToken",
+    "ConferenceTokens",
     "Permission",
     "ProjectTokens",
     "PubSubToken",
     "PubSubTokenRequest",
     "PubSubTokens",
+    "RoomToken",
+    "RoomTokenRequest",
+    "RoomTokens",
+    "Video",
 ]

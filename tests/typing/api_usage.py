@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timezone
 
 from signalwire_tokens import (
     ApiError,
@@ -25,6 +25,8 @@ from signalwire_tokens import (
     Response,
     RetryBudget,
     RetryPolicy,
+    RoomToken,
+    RoomTokenRequest,
     SignalWireClient,
     SignalWireError,
     SyncBatchStream,
@@ -151,6 +153,28 @@ async def families() -> None:
             if item.ok is True:
                 minted: PubSubToken = item.token
                 assert minted.token
+
+
+async def video() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        room: RoomToken = await client.video.room_tokens.create(
+            room_name="standup",
+            user_name="Alice",
+            join_as="member",
+            media_allowed="audio-only",
+            permissions=["room.self.audio_mute"],
+            join_until=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            meta={"team": 7},
+        )
+        assert room.token and room.room_name == "standup" and room.user_name == "Alice"
+        rows = [RoomTokenRequest(room_name="a"), {"room_name": "b"}]
+        async for item in client.video.room_tokens.create_many(rows, concurrency=32, ordered=True):
+            if item.ok is True:
+                minted: RoomToken = item.token
+                assert minted.room_name
+            else:
+                failure: SignalWireError = item.error
+                assert str(failure)
 
 
 async def rate_limits(fake: FakeSignalWire) -> None:
