@@ -16,6 +16,7 @@ from signalwire_tokens import (
     ChatToken,
     ChatTokenCache,
     ChatTokenRequest,
+    ConferenceToken,
     Handler,
     Permission,
     PubSubToken,
@@ -175,6 +176,14 @@ async def video() -> None:
             else:
                 failure: SignalWireError = item.error
                 assert str(failure)
+        conference = fake.add_conference(tokens=3)
+        async for listed in client.video.conference_tokens.list(conference, page_size=2):
+            token: ConferenceToken = await client.video.conference_tokens.get(listed.id)
+            name: str | None = token.name
+            scopes: tuple[str, ...] = token.scopes
+            assert name and scopes
+            fresh: ConferenceToken = await client.video.conference_tokens.reset(token.id)
+            assert fresh.token != token.token
 
 
 async def rate_limits(fake: FakeSignalWire) -> None:

@@ -51,7 +51,7 @@ class ConferenceTokens:
     def __init__(self, client: SignalWireClient) -> None:
         self._client = client
 
-    async def list(self, conference_id: str, *, page_size: int = 50) -> AsyncIterator[ConferenceToken]:
+    def list(self, conference_id: str, *, page_size: int = 50) -> AsyncIterator[ConferenceToken]:
         """Every token of a conference, fetched a page (of ``page_size``, 1..1000) at a time as the iteration
         reaches it, following the API's ``links.next``: one page in memory, whatever the number of tokens. A
         ``next`` link to another origin than the client's is refused with :class:`InvalidRequestError`, and
