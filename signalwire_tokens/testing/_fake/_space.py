@@ -51,6 +51,10 @@ class Operation:
     family: Family
     accepts: str | None
     handler: Handler
+    #: The status of a body that cannot be read as the operation's parameters (not JSON, not an object, another
+    #: content type): 400 where the operation documents one, else 422, the error it documents for invalid
+    #: parameters (the platform API's project tokens document no 400).
+    bad_body: int = 400
 
 
 OperationName = Literal[
@@ -79,9 +83,9 @@ OPERATIONS = (
     Operation("api_tokens.update", "PATCH", re.compile(_API_TOKEN), _COMPATIBILITY, JSON, update_api_token),
     Operation("api_tokens.delete", "DELETE", re.compile(_API_TOKEN), _COMPATIBILITY, None, delete_api_token),
     Operation(
-        "project_tokens.create", "POST", re.compile("/api/project/tokens"), _PLATFORM, JSON, create_project_token
+        "project_tokens.create", "POST", re.compile("/api/project/tokens"), _PLATFORM, JSON, create_project_token, 422
     ),
-    Operation("project_tokens.update", "PATCH", re.compile(_PROJECT_TOKEN), _PLATFORM, JSON, update_api_token),
+    Operation("project_tokens.update", "PATCH", re.compile(_PROJECT_TOKEN), _PLATFORM, JSON, update_api_token, 422),
     Operation("project_tokens.delete", "DELETE", re.compile(_PROJECT_TOKEN), _PLATFORM, None, delete_api_token),
     Operation("chat_tokens.create", "POST", re.compile("/api/chat/tokens"), _PLATFORM, JSON, create_chat_token),
     Operation("pubsub_tokens.create", "POST", re.compile("/api/pubsub/tokens"), _PLATFORM, JSON, create_pubsub_token),
@@ -110,8 +114,9 @@ OPERATIONS = (
 )
 
 
-def _parse_body(accepts: str | None, body: bytes) -> Any:
+def _parse_body(operation: Operation, body: bytes) -> Any:
     """The body as its operation's handler reads it: form fields as pairs, a JSON object, or None."""
+    accepts = operation.accepts
     if accepts == FORM:
         return parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
     if accepts is None:
@@ -119,9 +124,9 @@ def _parse_body(accepts: str | None, body: bytes) -> Any:
     try:
         data = json.loads(body)
     except ValueError:
-        raise Refusal(400, "The request body is not valid JSON") from None
+        raise Refusal(operation.bad_body, "The request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise Refusal(400, "The request body must be a JSON object")
+        raise Refusal(operation.bad_body, "The request body must be a JSON object")
     return data
 
 
@@ -217,8 +222,8 @@ class Space:
         try:
             self._check_auth(params, request.headers)
             if operation.accepts is not None and request.content_type != operation.accepts:
-                raise Refusal(400, f"Expected an {operation.accepts} body")
-            return operation.handler(self.tokens, params, _parse_body(operation.accepts, request.body))
+                raise Refusal(operation.bad_body, f"Expected an {operation.accepts} body")
+            return operation.handler(self.tokens, params, _parse_body(operation, request.body))
         except Refusal as refusal:
             return refusal.answer(operation.family)
 
