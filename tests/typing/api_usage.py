@@ -257,6 +257,11 @@ def sync_client_types() -> None:
     client: SyncSignalWireClient = SyncSignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     with client:
         api: ApiToken = client.project_tokens.update("id", name="renamed")
+        room: RoomToken = client.video.room_tokens.create("standup", media_allowed="video-only")
+        rooms: SyncBatchStream[RoomToken] = client.video.room_tokens.create_many([{"room_name": "a"}])
+        listed: list[ConferenceToken] = list(client.video.conference_tokens.list("id", page_size=10))
+        assert room.token and listed
+        rooms.close()
         pubsub: PubSubToken = client.pubsub_tokens.create(ttl=5, channels={"news": {"read": True}})
         stream: SyncBatchStream[PubSubToken] = client.pubsub_tokens.create_many(
             [PubSubTokenRequest(ttl=5, channels={"news": {"read": True}})], ordered=True
