@@ -433,6 +433,9 @@ def test_the_readme_command_lines_run(
     block = re.search(r"```console\n(.*?)```", section, re.S)
     assert block is not None
     (tmp_path / "members.csv").write_text("member_id,channels,ttl\nada,lobby,60\nbob,lobby:rw,5\n")
+    (tmp_path / "attendees.csv").write_text("user_name,join_as\nalice,member\nbob,audience\n")
+    conference_id = space.call(space.fake.add_conference, 2)
+    placeholders = {"CONFERENCE_ID": conference_id, "CONFERENCE_TOKEN_ID": next(iter(space.fake.conference_tokens))}
     monkeypatch.chdir(tmp_path)
     token_id = None
     ran = []
@@ -444,14 +447,17 @@ def test_the_readme_command_lines_run(
         if "TOKEN_ID" in argv:
             assert token_id is not None
             argv = [token_id if arg == "TOKEN_ID" else arg for arg in argv]
+        argv = [placeholders.get(arg, arg) for arg in argv]
         extra = creds if argv[1] != "demo" else []
         code, out, _ = run(capsys, *argv[1:], *extra)
         assert code == 0, line
         if argv[1:3] == ["api-token", "create"]:
             token_id = json.loads(out)["id"]
         ran.append(argv[1])
-    assert len(ran) == 8
+    assert len(ran) == 12
     assert len((tmp_path / "tokens.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "room-tokens.jsonl").read_text().splitlines()) == 2
+    assert space.fake.room_tokens_minted == 3 and space.fake.conference_token_resets == 1
 
 
 def test_project_token_commands_use_the_platform_api(
