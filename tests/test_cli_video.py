@@ -227,3 +227,65 @@ def test_a_500_row_room_batch_interrupted_and_resumed_mints_every_row_once(serve
     assert all(r["token"] for r in lines)
     assert served.minted() == 500, "no row minted twice"
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_a_room_row_the_api_refuses_is_a_result_line_naming_the_row(space: ThreadedFake, tmp_path: Path) -> None:
+    source, out = tmp_path / "people.csv", tmp_path / "rooms.jsonl"
+    source.write_text(
+        "room_name,user_name,permissions,remove_after_seconds_elapsed,sync_audio_video\n"
+        'standup,alice,"[""room.self.audio_mute""]",900.0,FALSE\n'
+        "standup,bob,,,\n"
+    )
+    space.call(space.fake.fail, 422, operation="video.room_tokens.create")
+    done = subprocess.run(
+        [*COMMAND, "room-token", "batch", "--input", str(source), "--output", str(out), "--concurrency", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(space),
+    )
+    assert done.returncode == 1
+    assert "1 of 2 room tokens minted, 1 failed" in done.stderr
+    failed, minted = results(out)
+    assert (failed["line"], failed["room_name"], failed["user_name"]) == (2, "standup", "alice")
+    assert failed["error"]["type"] == "UnprocessableEntityError" and failed["error"]["status"] == 422
+    assert (minted["line"], minted["user_name"]) == (3, "bob")
+    sent = space.fake.requests[0].json()
+    assert sent["permissions"] == ["room.self.audio_mute"]
+    assert (sent["remove_after_seconds_elapsed"], sent["sync_audio_video"]) == (900, False)
+
+
+def test_a_bad_csv_cell_or_default_is_a_usage_error(space: ThreadedFake, tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("room_name,join_audio_muted,meta\nr,yes,\nr,,{not json\n")
+    done = subprocess.run(
+        [*COMMAND, "room-token", "batch", "--input", str(source), "--output", str(tmp_path / "o.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(space),
+    )
+    assert done.returncode == 2
+    assert f"{source}:2: field 'join_audio_muted': 'yes' is not true or false" in done.stderr
+    assert f"{source}:3: field 'meta'" in done.stderr
+    bad_default = subprocess.run(
+        [*COMMAND, "room-token", "batch", "--input", str(source), "--output", "-", "--room-name", "a b"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(space),
+    )
+    assert bad_default.returncode == 2
+    assert (
+        "--room-name: room_name may hold only" in bad_default.stderr
+        and "nothing was read or minted" in bad_default.stderr
+    )
+    assert space.fake.requests == []
+
+
+def test_a_meta_option_that_is_not_a_json_object_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    for meta in ("{not json", "[1]"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["room-token", "create", "--room-name", "r", "--meta", meta])
+        assert exit_info.value.code == 2
+    assert "must be a JSON object" in capsys.readouterr().err

@@ -28,12 +28,13 @@ def client(space: ThreadedFake) -> Iterator[SyncSignalWireClient]:
 
 def test_room_tokens_are_minted_one_and_many(space: ThreadedFake, client: SyncSignalWireClient) -> None:
     room = client.video.room_tokens.create(room_name="standup", user_name="alice", join_as="audience")
+    assert client.video.room_tokens.mint(RoomTokenRequest(room_name="prepared")).room_name == "prepared"
     assert isinstance(room, RoomToken) and (room.room_name, room.user_name) == ("standup", "alice")
     rows = [RoomTokenRequest(room_name="a"), {"room_name": "b"}, {"room_name": "not valid"}]
     items = list(client.video.room_tokens.create_many(rows, concurrency=2, ordered=True))
     assert [item.ok for item in items] == [True, True, False]
     assert [item.token.room_name for item in items if isinstance(item, BatchSuccess)] == ["a", "b"]
-    assert space.fake.room_tokens_minted == 3
+    assert space.fake.room_tokens_minted == 4
     for recorded in space.fake.requests:
         assert_request_matches_spec(recorded)
 

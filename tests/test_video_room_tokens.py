@@ -239,3 +239,13 @@ async def test_a_batch_pulls_its_input_lazily(client: SignalWireClient) -> None:
         first = await stream.__anext__()
     assert first.ok
     assert len(pulled) <= 2 * 2 + 1
+
+
+async def test_an_answer_without_a_token_is_an_unexpected_response(
+    client: SignalWireClient, fake: FakeSignalWire
+) -> None:
+    from signalwire_tokens import UnexpectedResponseError
+
+    fake.fail(200, body={"jwt": "x"})
+    with pytest.raises(UnexpectedResponseError, match=r"video\.room_tokens\.create"):
+        await client.video.room_tokens.create(room_name="lobby")
