@@ -70,6 +70,9 @@ async def test_a_room_token_with_every_field_is_sent_as_documented(fake: FakeSig
 async def test_only_the_fields_given_are_sent(client: SignalWireClient, fake: FakeSignalWire) -> None:
     room = await client.video.room_tokens.create(room_name="lobby")
     assert fake.requests[0].json() == {"room_name": "lobby"}
+    default = ["audio_mute", "audio_unmute", "video_mute", "video_unmute", "deaf", "undeaf", "set_input_volume"]
+    default += ["set_output_volume", "set_input_sensitivity", "screenshare", "additional_source"]
+    assert fake.decode_room_token(room.token)["s"] == [f"room.self.{p}" for p in default], "the spec's default"
     assert (room.room_name, room.user_name) == ("lobby", None)
     assert_request_matches_spec(fake.requests[0])
 

@@ -44,7 +44,23 @@ _ROOM_FIELDS = frozenset(
     | set(_MOMENTS)
     | set(_CHOICES)
 )
-_DEFAULT_PERMISSIONS = [p for p in ROOM_TOKEN_PERMISSIONS if p.startswith("room.self.")][:11]
+#: The spec's default for ``permissions``.
+_DEFAULT_PERMISSIONS = [
+    f"room.self.{action}"
+    for action in (
+        "audio_mute",
+        "audio_unmute",
+        "video_mute",
+        "video_unmute",
+        "deaf",
+        "undeaf",
+        "set_input_volume",
+        "set_output_volume",
+        "set_input_sensitivity",
+        "screenshare",
+        "additional_source",
+    )
+]
 _PAGE_SIZE = 50
 _MAX_PAGE_SIZE = 1000
 
