@@ -1,21 +1,11 @@
 """An asyncio client for SignalWire's token APIs: API tokens (compatibility and platform APIs), chat and PubSub
-tokens."""
+tokens, video room and conference tokens."""
 
 import logging
 
 from ._batch import BatchProgress, BatchStream
-from ._batch_item import BatchFailure, BatchSuccess
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
 from ._budget import RetryBudget, TokenBucket
-from ._cache import ChatTokenCache
-from ._channel_models import (
-    ChannelPermissions,
-    ChannelToken,
-    ChannelTokenRequest,
-    ChatToken,
-    ChatTokenRequest,
-    PubSubToken,
-    PubSubTokenRequest,
-)
 from ._client import SignalWireClient
 from ._errors import (
     ApiError,
@@ -39,12 +29,26 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
-from ._models import ApiToken, BatchItem, Permission
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
 from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient
 from ._version import __version__
+from .resources import (
+    ApiToken,
+    ChannelPermissions,
+    ChannelToken,
+    ChannelTokenRequest,
+    ChatToken,
+    ChatTokenCache,
+    ChatTokenRequest,
+    Permission,
+    PubSubToken,
+    PubSubTokenRequest,
+    RoomToken,
+    RoomTokenRequest,
+)
+from .resources.video import ConferenceToken
 
 __all__ = [
     "ApiError",
@@ -62,6 +66,7 @@ __all__ = [
     "ChatToken",
     "ChatTokenCache",
     "ChatTokenRequest",
+    "ConferenceToken",
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
@@ -87,6 +92,8 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "RetryBudget",
+    "RoomToken",
+    "RoomTokenRequest",
     "RetryPolicy",
     "ServerError",
     "SignalWireClient",

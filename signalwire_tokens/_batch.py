@@ -8,14 +8,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 
-from ._batch_pool import BatchProgress, Mint, Pool, Progress
-from ._channel_models import ChannelToken, ChannelTokenRequest, ChatTokenRequest
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
+from ._batch_pool import AsRequest, BatchProgress, Mint, Pool, Progress
 from ._errors import InvalidRequestError
-from ._models import BatchFailure, BatchItem, BatchSuccess
 from ._pacing import FlowControl
 from ._validate import check_int
 
-__all__ = ["REORDER_WINDOW", "BatchProgress", "BatchStream", "Progress", "look_ahead"]
+__all__ = ["REORDER_WINDOW", "AsRequest", "BatchProgress", "BatchStream", "Progress", "look_ahead"]
 
 #: Rows that ``ordered=True`` may hold finished, beyond the usual look-ahead, while an earlier row is still being
 #: retried or waited for: enough for a few seconds of a fast batch (at 1,000 rows/s, 4 s), so one slow row does not
@@ -29,12 +28,14 @@ def look_ahead(concurrency: int, *, ordered: bool) -> int:
     return 2 * concurrency + (REORDER_WINDOW if ordered else 0)
 
 
-TokenT = TypeVar("TokenT", bound=ChannelToken)
+TokenT = TypeVar("TokenT")
 
 
 class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[TokenT]):
     """The async iterator ``create_many`` returns: :class:`BatchItem` s as they complete (in input order with
-    ``ordered=True``), whose tokens are of the family that minted them (``ChatToken``, ``PubSubToken``).
+    ``ordered=True``), whose tokens are of the family that minted them (``ChatToken``, ``PubSubToken``,
+    ``RoomToken``). The engine knows no family: ``mint`` makes one token, ``as_request`` makes an input item a
+    request of the family (or fails that row alone).
 
     At most ``concurrency`` requests run at once, and the input is pulled only as results are taken: never more
     than ``2 * concurrency`` rows ahead of the consumer (with ``ordered=True``, ``REORDER_WINDOW`` more, so that
@@ -48,7 +49,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
         mint: Mint[TokenT],
         requests: Iterable[Any] | AsyncIterable[Any],
         *,
-        request_class: type[ChannelTokenRequest] = ChatTokenRequest,
+        as_request: AsRequest,
         concurrency: int = 32,
         max_rate: float | None = None,
         progress: Progress | None = None,
@@ -63,7 +64,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
             raise InvalidRequestError("progress must be a callable taking a BatchProgress", field="progress")
         self._flow = FlowControl(self._concurrency, max_rate)
         self._mint = mint
-        self._request_class = request_class
+        self._as_request = as_request
         self._requests: Iterable[Any] | AsyncIterable[Any] | None = requests
         self._progress = progress
         self._ordered = bool(ordered)
@@ -89,7 +90,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
             assert self._requests is not None
             self._pool = Pool(
                 self._mint,
-                self._request_class,
+                self._as_request,
                 self._requests,
                 self._concurrency,
                 look_ahead(self._concurrency, ordered=self._ordered),

@@ -19,7 +19,8 @@ from ._errors import SignalWireError
 if TYPE_CHECKING:
     import typing_extensions
 
-    from ._channel_models import ChatToken
+    # A type-only import (nothing at run time): the default a bare ``BatchSuccess`` means, for type checkers.
+    from .resources._channel_models import ChatToken
 
     # The token type of the family that minted it. A bare ``BatchSuccess`` is a chat token's (a PEP 696 default, which
     # only type checkers read: at run time no TypeVar needs it, and typing_extensions is not a dependency).

@@ -10,17 +10,19 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._channel_models import ChannelToken, ChannelTokenRequest, as_request
+from ._batch_item import BatchFailure, BatchItem, BatchSuccess
 from ._errors import SignalWireError
 from ._http import Extensions
-from ._models import BatchFailure, BatchItem, BatchSuccess
 from ._pacing import FlowControl
 
-__all__ = ["BatchProgress", "Mint", "Outcome", "Pool", "Progress"]
+__all__ = ["AsRequest", "BatchProgress", "Mint", "Outcome", "Pool", "Progress"]
 
-TokenT = TypeVar("TokenT", bound=ChannelToken)
+TokenT = TypeVar("TokenT")
 #: Mints one token; the extensions carry the batch's flow control to its own requests.
 Mint = Callable[[Any, Extensions], Awaitable[TokenT]]
+#: Makes one input item a request of the batch's family (a request as it is, a dict of its fields made into one),
+#: or raises the :class:`InvalidRequestError` that fails that row alone. Each family brings its own.
+AsRequest = Callable[[Any], Any]
 
 
 @attrs.frozen
@@ -48,7 +50,7 @@ class Pool:
     def __init__(
         self,
         mint: Mint[Any],
-        request_class: type[ChannelTokenRequest],
+        as_request: AsRequest,
         requests: Iterable[Any] | AsyncIterable[Any],
         concurrency: int,
         look_ahead: int,
@@ -60,7 +62,7 @@ class Pool:
         #: A finished item goes straight to a consumer that is waiting for one, and its slot to the worker's next
         #: row at once (not with ``ordered=True``, where an item may have to wait for its turn).
         self.hand_over = hand_over
-        self.request_class = request_class
+        self.as_request = as_request
         self.flow = flow
         self.extensions = Extensions(flow=flow)
         self.progress = progress
@@ -177,7 +179,7 @@ class Pool:
                     return
                 index, request = pulled
                 try:
-                    request = as_request(request, self.request_class)
+                    request = self.as_request(request)
                     outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
                 except SignalWireError as error:
                     outcome = BatchFailure(index, request, error)

@@ -13,10 +13,8 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._api_tokens import ApiTokens, ProjectTokens
 from ._budget import TokenBucket
 from ._chain import Credentials, EncodeBody, build_chain
-from ._channel_tokens import ChatTokens, PubSubTokens
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
@@ -28,6 +26,7 @@ from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
 from ._version import __version__
+from .resources import ApiTokens, ChatTokens, ProjectTokens, PubSubTokens, Video
 from .telemetry import Telemetry
 
 __all__ = ["SignalWireClient"]
@@ -73,6 +72,8 @@ class SignalWireClient:
     project_tokens: ProjectTokens
     chat_tokens: ChatTokens
     pubsub_tokens: PubSubTokens
+    #: ``video.room_tokens`` and ``video.conference_tokens``.
+    video: Video
 
     def __init__(
         self,
@@ -151,6 +152,7 @@ class SignalWireClient:
         self.project_tokens = ProjectTokens(self)
         self.chat_tokens = ChatTokens(self)
         self.pubsub_tokens = PubSubTokens(self)
+        self.video = Video(self)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:

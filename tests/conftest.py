@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import pytest
 from multidict import CIMultiDict
@@ -145,6 +146,7 @@ def spec_request(recorded: RecordedRequest) -> MockRequest:
         SPEC_HOST,
         recorded.method.lower(),
         recorded.path,
+        args=dict(parse_qsl(recorded.query)),
         headers=dict(recorded.headers),
         data=recorded.body,
         content_type=recorded.content_type,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import threading
+from collections.abc import AsyncIterable, Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from signalwire_tokens import (
     ApiError,
@@ -19,13 +20,22 @@ from signalwire_tokens import (
     ServerError,
     SyncSignalWireClient,
 )
+from signalwire_tokens._batch import BatchStream
+from signalwire_tokens._batch_pool import Mint
 from signalwire_tokens._decode import decode_error
 from signalwire_tokens._http import NO_EXTENSIONS
+from signalwire_tokens.resources._channel_models import as_request
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import make_response
 
 READ = {"read": True}
+TokenT = TypeVar("TokenT")
+
+
+def chat_batch(mint: Mint[TokenT], requests: Iterable[Any] | AsyncIterable[Any], **options: Any) -> BatchStream[TokenT]:
+    """The batch engine as chat tokens drive it: input items become :class:`ChatTokenRequest` s."""
+    return BatchStream(mint, requests, as_request=lambda item: as_request(item, ChatTokenRequest), **options)
 
 
 def requests(n: int) -> list[ChatTokenRequest]:

@@ -18,10 +18,9 @@ from signalwire_tokens import (
     SignalWireClient,
     UnprocessableEntityError,
 )
-from signalwire_tokens._batch import BatchStream
 from signalwire_tokens.testing import FakeSignalWire
 
-from .support import READ, Minter, requests
+from .support import READ, Minter, chat_batch, requests
 
 
 async def test_every_request_is_minted_exactly_once_against_the_fake(
@@ -38,7 +37,7 @@ async def test_every_request_is_minted_exactly_once_against_the_fake(
 
 async def test_concurrency_is_never_exceeded() -> None:
     minter = Minter()
-    items = [item async for item in BatchStream(minter, requests(100), concurrency=7)]
+    items = [item async for item in chat_batch(minter, requests(100), concurrency=7)]
     assert len(items) == 100
     assert minter.peak == 7
 
@@ -54,7 +53,7 @@ async def test_the_input_is_pulled_lazily() -> None:
             yield request
 
     taken = 0
-    async for _item in BatchStream(minter, source(), concurrency=8):
+    async for _item in chat_batch(minter, source(), concurrency=8):
         taken += 1
         assert pulled - taken <= 2 * 8
         if taken == 50:
@@ -68,13 +67,13 @@ async def test_async_iterable_input() -> None:
             await asyncio.sleep(0)
             yield request
 
-    items = [item async for item in BatchStream(Minter(), source(), concurrency=5)]
+    items = [item async for item in chat_batch(Minter(), source(), concurrency=5)]
     assert sorted(i.index for i in items) == list(range(40))
 
 
 async def test_a_failed_item_carries_its_error_and_the_batch_goes_on() -> None:
     minter = Minter(fail={"m3", "m7"})
-    items = {item.index: item async for item in BatchStream(minter, requests(10), concurrency=3)}
+    items = {item.index: item async for item in chat_batch(minter, requests(10), concurrency=3)}
     assert len(items) == 10
     assert {i for i, item in items.items() if not item.ok} == {3, 7}
     assert isinstance(items[3].error, ServerError)
@@ -88,7 +87,7 @@ async def test_dict_items_are_accepted_and_bad_items_fail_alone() -> None:
         42,
         requests(1)[0],
     ]
-    items = {item.index: item async for item in BatchStream(Minter(), batch, concurrency=2)}
+    items = {item.index: item async for item in chat_batch(Minter(), batch, concurrency=2)}
     assert items[0].ok and items[0].request == ChatTokenRequest(5, {"c": READ}, "ok")
     assert isinstance(items[1].error, InvalidRequestError) and items[1].request == batch[1]
     assert isinstance(items[2].error, InvalidRequestError) and items[2].request == 42
@@ -112,7 +111,7 @@ async def test_api_refusals_are_items_not_exceptions(fake: FakeSignalWire) -> No
 
 async def test_stopping_early_cancels_whatever_is_in_flight() -> None:
     minter = Minter()
-    stream = BatchStream(minter, requests(100), concurrency=10)
+    stream = chat_batch(minter, requests(100), concurrency=10)
     first = await stream.__anext__()
     assert first.ok
     minter.release.clear()
@@ -132,7 +131,7 @@ async def test_breaking_out_of_async_for_cancels_at_once() -> None:
     minter = Minter()
 
     async def consume() -> None:
-        async for _item in BatchStream(minter, requests(1000), concurrency=10):
+        async for _item in chat_batch(minter, requests(1000), concurrency=10):
             minter.release.clear()
             break
 
@@ -146,7 +145,7 @@ async def test_breaking_out_of_async_for_cancels_at_once() -> None:
 
 async def test_async_with_closes_the_stream() -> None:
     minter = Minter()
-    async with BatchStream(minter, requests(50), concurrency=5) as stream:
+    async with chat_batch(minter, requests(50), concurrency=5) as stream:
         await stream.__anext__()
         minter.release.clear()
     assert minter.in_flight == 0
@@ -157,7 +156,7 @@ async def test_an_input_that_raises_surfaces_after_cancelling() -> None:
         yield from requests(3)
         raise OSError("the input file went away")
 
-    stream = BatchStream(Minter(), source(), concurrency=2)
+    stream = chat_batch(Minter(), source(), concurrency=2)
     with pytest.raises(OSError, match="went away"):
         async for _ in stream:
             pass
@@ -166,22 +165,22 @@ async def test_an_input_that_raises_surfaces_after_cancelling() -> None:
 @pytest.mark.parametrize("concurrency", [0, -1, 1.5, True])
 def test_concurrency_must_be_a_positive_int(concurrency: object) -> None:
     with pytest.raises(InvalidRequestError, match="concurrency"):
-        BatchStream(Minter(), [], concurrency=concurrency)  # type: ignore[arg-type]
+        chat_batch(Minter(), [], concurrency=concurrency)
 
 
 def test_requests_must_be_iterable() -> None:
     with pytest.raises(InvalidRequestError, match="iterable"):
-        BatchStream(Minter(), 5)  # type: ignore[arg-type]
+        chat_batch(Minter(), 5)
 
 
 async def test_an_empty_batch_yields_nothing() -> None:
-    assert [item async for item in BatchStream(Minter(), [], concurrency=4)] == []
+    assert [item async for item in chat_batch(Minter(), [], concurrency=4)] == []
 
 
 async def test_no_more_workers_than_items_for_a_sized_input() -> None:
     minter = Minter()
     minter.release.clear()
-    stream = BatchStream(minter, requests(3), concurrency=1000)
+    stream = chat_batch(minter, requests(3), concurrency=1000)
     first = asyncio.ensure_future(anext(stream))
     for _ in range(5):
         await asyncio.sleep(0)
@@ -194,7 +193,7 @@ async def test_no_more_workers_than_items_for_a_sized_input() -> None:
 
 async def test_a_dict_item_with_an_unknown_or_missing_field_fails_alone_naming_it() -> None:
     batch = [{"ttl": 5, "chanels": {"c": READ}}, {"channels": {"c": READ}}, {"ttl": 5, "channels": {"c": READ}}]
-    items = {item.index: item async for item in BatchStream(Minter(), batch, concurrency=2)}
+    items = {item.index: item async for item in chat_batch(Minter(), batch, concurrency=2)}
     assert [getattr(items[i].error, "field", None) for i in range(3)] == ["chanels", "ttl", None]
     assert items[2].ok
 
@@ -205,7 +204,7 @@ async def test_a_dict_item_with_an_unknown_or_missing_field_fails_alone_naming_i
 )
 def test_a_lone_surrogate_is_refused_before_sending(arguments: dict[str, object]) -> None:
     with pytest.raises(InvalidRequestError, match="lone surrogate") as info:
-        ChatTokenRequest(**{"ttl": 5, "channels": {"c": READ}, **arguments})  # type: ignore[arg-type]
+        ChatTokenRequest(**{"ttl": 5, "channels": {"c": READ}, **arguments})
     assert info.value.field in arguments
 
 
@@ -237,7 +236,7 @@ async def test_a_finished_row_passes_its_place_to_the_next_row_at_once_when_the_
             yield request
 
     taken = 0
-    async for _item in BatchStream(minter, source(), concurrency=1):
+    async for _item in chat_batch(minter, source(), concurrency=1):
         taken += 1
         if taken < 20:
             assert minter.started == taken + 1, "the next row started before this one reached the consumer"

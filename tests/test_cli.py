@@ -379,8 +379,9 @@ async def test_fake_space_serve_logs_and_injects_latency_faults_and_a_rate_limit
         sys.executable, "-m", "signalwire_tokens.cli", "fake-space", "serve", *options, stdout=subprocess.PIPE
     )
     assert process.stdout is not None
-    header = [(await process.stdout.readline()).decode() for _ in range(4)]
-    exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in header[1:])
+    header = [(await process.stdout.readline()).decode() for _ in range(5)]
+    exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in header[1:4])
+    assert header[4].startswith("a video conference holding 3 conference tokens: ")
     assert set(exports) == {"SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN", "SIGNALWIRE_BASE_URL"}
     client = SignalWireClient.from_env(environ=exports, retry=RetryPolicy.disabled())
     async with client:
@@ -432,6 +433,9 @@ def test_the_readme_command_lines_run(
     block = re.search(r"```console\n(.*?)```", section, re.S)
     assert block is not None
     (tmp_path / "members.csv").write_text("member_id,channels,ttl\nada,lobby,60\nbob,lobby:rw,5\n")
+    (tmp_path / "attendees.csv").write_text("user_name,join_as\nalice,member\nbob,audience\n")
+    conference_id = space.call(space.fake.add_conference, 2)
+    placeholders = {"CONFERENCE_ID": conference_id, "CONFERENCE_TOKEN_ID": next(iter(space.fake.conference_tokens))}
     monkeypatch.chdir(tmp_path)
     token_id = None
     ran = []
@@ -443,14 +447,17 @@ def test_the_readme_command_lines_run(
         if "TOKEN_ID" in argv:
             assert token_id is not None
             argv = [token_id if arg == "TOKEN_ID" else arg for arg in argv]
+        argv = [placeholders.get(arg, arg) for arg in argv]
         extra = creds if argv[1] != "demo" else []
         code, out, _ = run(capsys, *argv[1:], *extra)
         assert code == 0, line
         if argv[1:3] == ["api-token", "create"]:
             token_id = json.loads(out)["id"]
         ran.append(argv[1])
-    assert len(ran) == 8
+    assert len(ran) == 12
     assert len((tmp_path / "tokens.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "room-tokens.jsonl").read_text().splitlines()) == 2
+    assert space.fake.room_tokens_minted == 3 and space.fake.conference_token_resets == 1
 
 
 def test_project_token_commands_use_the_platform_api(

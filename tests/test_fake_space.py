@@ -26,6 +26,7 @@ API_TOKENS = f"/api/laml/2010-04-01/Accounts/{PROJECT_ID}/tokens"
 API_TOKEN = f"{API_TOKENS}/{TOKEN_ID}"
 CHAT_TOKENS = "/api/chat/tokens"
 PROJECT_TOKENS = "/api/project/tokens"
+ROOM_TOKENS = "/api/video/room_tokens"
 SERVED = {
     "create_token": "api_tokens.create",
     "update_token": "api_tokens.update",
@@ -35,6 +36,10 @@ SERVED = {
     "project_delete_token": "project_tokens.delete",
     "create_chat_token": "chat_tokens.create",
     "pubsub_create_token": "pubsub_tokens.create",
+    "video_create_room_token": "video.room_tokens.create",
+    "video_list_conference_tokens": "video.conference_tokens.list",
+    "video_get_conference_token": "video.conference_tokens.get",
+    "video_reset_conference_token": "video.conference_tokens.reset",
 }
 # A request of each operation that the space would accept.
 VALID: dict[str, tuple[str, str, FormBody | JsonBody | None]] = {
@@ -46,6 +51,10 @@ VALID: dict[str, tuple[str, str, FormBody | JsonBody | None]] = {
     "project_tokens.delete": ("DELETE", f"{PROJECT_TOKENS}/{TOKEN_ID}", None),
     "chat_tokens.create": ("POST", CHAT_TOKENS, JsonBody({"ttl": 1, "channels": {"c": READ}})),
     "pubsub_tokens.create": ("POST", "/api/pubsub/tokens", JsonBody({"ttl": 1, "channels": {"c": READ}})),
+    "video.room_tokens.create": ("POST", ROOM_TOKENS, JsonBody({"room_name": "r"})),
+    "video.conference_tokens.list": ("GET", f"/api/video/conferences/{TOKEN_ID}/conference_tokens", None),
+    "video.conference_tokens.get": ("GET", f"/api/video/conference_tokens/{TOKEN_ID}", None),
+    "video.conference_tokens.reset": ("POST", f"/api/video/conference_tokens/{TOKEN_ID}/reset", None),
 }
 
 
@@ -136,6 +145,33 @@ REFUSALS: list[tuple[str, str, FormBody | JsonBody | bytes | None, str | None, i
     ("POST", CHAT_TOKENS, JsonBody({"ttl": True, "channels": {"c": READ}}), None, 422, "ttl"),
     ("POST", CHAT_TOKENS, JsonBody({"ttl": 1, "channels": []}), None, 422, "channels"),
     ("POST", CHAT_TOKENS, JsonBody({"ttl": 1, "channels": {"c": {"read": True, "own": True}}}), None, 422, "channels"),
+    # The platform API's project tokens document no 400: a body that is not an object of parameters is a 422.
+    ("POST", PROJECT_TOKENS, b"[null, null]", "application/json", 422, None),
+    ("PATCH", f"{PROJECT_TOKENS}/{TOKEN_ID}", b"[null, null]", "application/json", 422, None),
+    ("POST", PROJECT_TOKENS, b"not json", "application/json", 422, None),
+    ("POST", PROJECT_TOKENS, b'{"name": "n", "permissions": ["chat"]}', "text/plain", 422, None),
+    # subproject_id is a uuid when given: the spec has no null for it.
+    (
+        "POST",
+        PROJECT_TOKENS,
+        JsonBody({"name": "n", "permissions": ["chat"], "subproject_id": None}),
+        None,
+        422,
+        "subproject_id",
+    ),
+    ("POST", ROOM_TOKENS, b"[]", "application/json", 400, None),
+    ("POST", ROOM_TOKENS, b'{"room_name": "r"}', "text/plain", 400, None),
+    (
+        "POST",
+        ROOM_TOKENS,
+        JsonBody({"room_name": "r", "remove_after_seconds_elapsed": 200_001}),
+        None,
+        422,
+        "remove_after_seconds_elapsed",
+    ),
+    ("GET", f"/api/video/conferences/{TOKEN_ID}/conference_tokens", None, None, 404, None),
+    ("GET", f"/api/video/conference_tokens/{TOKEN_ID}", None, None, 404, None),
+    ("POST", f"/api/video/conference_tokens/{TOKEN_ID}/reset", None, None, 404, None),
 ]
 
 
@@ -154,7 +190,7 @@ async def test_what_the_spec_forbids_is_refused_with_a_documented_body(
     assert attribute_of(response.json()) == attribute
     assert_response_matches_spec(each_fake.requests[-1], status, response.body)
     assert each_fake.api_tokens == {}
-    assert each_fake.chat_tokens_minted == 0
+    assert each_fake.chat_tokens_minted == each_fake.room_tokens_minted == 0
 
 
 async def test_an_update_is_checked_against_the_token_it_changes(each_fake: FakeSignalWire) -> None:

@@ -18,12 +18,12 @@ from signalwire_tokens import (
     RetryPolicy,
     SignalWireClient,
 )
-from signalwire_tokens._batch import REORDER_WINDOW, BatchStream
+from signalwire_tokens._batch import REORDER_WINDOW
 from signalwire_tokens._http import NO_EXTENSIONS
 from signalwire_tokens._pacing import FlowControl
 from signalwire_tokens.testing import FakeSignalWire
 
-from .support import READ, Minter, requests
+from .support import READ, Minter, chat_batch, requests
 
 # -- FlowControl on its own ----------------------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ async def test_cancelling_while_waiting_for_a_turn_gives_the_place_back() -> Non
 @pytest.mark.parametrize("rate", [0, -5, "10", True])
 def test_max_rate_must_be_positive(rate: object) -> None:
     with pytest.raises(InvalidRequestError, match="max_rate"):
-        BatchStream(Minter(), [], max_rate=rate)  # type: ignore[arg-type]
+        chat_batch(Minter(), [], max_rate=rate)
 
 
 # -- against the fake space ----------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ async def test_a_429_to_one_batch_never_slows_another_batch_of_the_same_client(
 async def test_progress_reports_each_completion() -> None:
     seen: list[BatchProgress] = []
     minter = Minter(fail={"m2", "m5"})
-    items = [item async for item in BatchStream(minter, requests(8), concurrency=3, progress=seen.append)]
+    items = [item async for item in chat_batch(minter, requests(8), concurrency=3, progress=seen.append)]
     assert len(items) == 8
     assert [p.done for p in seen] == list(range(1, 9))
     assert seen[-1].failed == 2
@@ -199,7 +199,7 @@ async def test_progress_reports_each_completion() -> None:
 
 def test_progress_must_be_callable() -> None:
     with pytest.raises(InvalidRequestError, match="progress"):
-        BatchStream(Minter(), [], progress=5)  # type: ignore[arg-type]
+        chat_batch(Minter(), [], progress=5)
 
 
 # -- ordered ---------------------------------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ async def test_ordered_yields_in_input_order_with_a_bounded_window(seed: int) ->
             pulled += 1
             yield request
 
-    stream = BatchStream(JitteryMinter(seed), source(), concurrency=8, ordered=True)
+    stream = chat_batch(JitteryMinter(seed), source(), concurrency=8, ordered=True)
     indexes = []
     async for item in stream:
         indexes.append(item.index)
@@ -251,7 +251,7 @@ class HoldingMinter(Minter):
 
 async def test_ordered_keeps_the_workers_going_behind_one_slow_row() -> None:
     minter = HoldingMinter(held="m0")
-    stream = BatchStream(minter, requests(500), concurrency=8, ordered=True)
+    stream = chat_batch(minter, requests(500), concurrency=8, ordered=True)
     first = asyncio.ensure_future(anext(stream))
     for _ in range(10_000):
         if minter.started == 499:
@@ -274,7 +274,7 @@ async def test_ordered_holds_at_most_its_reorder_window_behind_a_row_that_never_
             pulled += 1
             yield request
 
-    async with BatchStream(minter, source(), concurrency=4, ordered=True) as stream:
+    async with chat_batch(minter, source(), concurrency=4, ordered=True) as stream:
         first = asyncio.ensure_future(anext(stream))
         for _ in range(REORDER_WINDOW * 2):  # rounds enough for the workers to pull all they may
             await asyncio.sleep(0)
@@ -283,7 +283,7 @@ async def test_ordered_holds_at_most_its_reorder_window_behind_a_row_that_never_
 
 
 async def test_unordered_really_completes_out_of_order() -> None:
-    indexes = [item.index async for item in BatchStream(JitteryMinter(1), requests(100), concurrency=8)]
+    indexes = [item.index async for item in chat_batch(JitteryMinter(1), requests(100), concurrency=8)]
     assert sorted(indexes) == list(range(100))
     assert indexes != list(range(100))
 

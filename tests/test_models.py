@@ -26,9 +26,9 @@ from signalwire_tokens import (
     Permission,
     SignalWireClient,
 )
-from signalwire_tokens._channel_models import state_size
-from signalwire_tokens._convert import converter, form_fields
-from signalwire_tokens._models import CreateApiTokenRequest, UpdateApiTokenRequest
+from signalwire_tokens.resources._api_token_models import CreateApiTokenRequest, UpdateApiTokenRequest
+from signalwire_tokens.resources._channel_models import state_size
+from signalwire_tokens.resources._convert import converter, form_fields
 
 from .conftest import API_TOKEN, PROJECT_ID, TOKEN_ID
 from .support import RecordingTransport

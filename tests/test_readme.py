@@ -52,6 +52,7 @@ async def test_every_other_block_runs(monkeypatch: pytest.MonkeyPatch, capsys: p
             ),
         )
         fixtures = {"signalwire_client": client, "signalwire_fake": fake, "client": client, "fake": fake}
+        fixtures["signalwire_conference"] = fake.add_conference(tokens=2)
         ran = sync_blocks = 0
         for block in BLOCKS:
             if block is QUICK_START:

@@ -87,6 +87,30 @@ async def test_no_secret_leaks_on_any_path(fake: FakeSignalWire, caplog: pytest.
     assert_clean("\n".join(seen), minted)
 
 
+async def test_no_video_token_leaks_from_results_batches_errors_or_logs(
+    fake: FakeSignalWire, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="signalwire_tokens")
+    seen: list[str] = []
+    conference = fake.add_conference(tokens=3)
+    async with fake.client() as client:
+        room = await client.video.room_tokens.create(room_name="standup", user_name="alice")
+        items = [item async for item in client.video.room_tokens.create_many([{"room_name": "a"}, {"room_name": "b"}])]
+        listed = [token async for token in client.video.conference_tokens.list(conference, page_size=2)]
+        reset = await client.video.conference_tokens.reset(listed[0].id)
+        fake.fail(500, operation="video.conference_tokens.reset")
+        with pytest.raises(SignalWireError) as failed:
+            await client.video.conference_tokens.reset(listed[1].id)
+        seen.extend(repr(obj) for obj in (room, *items, *listed, reset, client.video, *fake.requests))
+    secrets = [room.token, reset.token, *(t.token for t in listed), *(i.token.token for i in items if i.token)]
+    assert len(secrets) == 7
+    error = failed.value
+    seen += [str(error), repr(vars(error)), "".join(traceback.format_exception(error))]
+    seen.extend(record.getMessage() for record in caplog.records)
+    assert caplog.records, "DEBUG logging per attempt is on"
+    assert_clean("\n".join(seen), secrets)
+
+
 def test_every_public_name_has_a_clean_repr() -> None:
     client = SignalWireClient("example", PROJECT_ID, API_TOKEN)
     for name in signalwire_tokens.__all__:

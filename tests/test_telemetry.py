@@ -137,6 +137,28 @@ async def _every_operation(client: SignalWireClient) -> None:
     await client.pubsub_tokens.create(ttl=5, channels={"lobby": READ})
 
 
+async def test_the_video_operations_are_named_after_their_path_templates(fake: FakeSignalWire, otel: Exported) -> None:
+    conference = fake.add_conference(tokens=3)
+    async with fake.client(telemetry=otel.telemetry) as client:
+        await client.video.room_tokens.create(room_name="standup")
+        listed = [token async for token in client.video.conference_tokens.list(conference, page_size=2)]
+        await client.video.conference_tokens.get(listed[0].id)
+        reset = await client.video.conference_tokens.reset(listed[0].id)
+    names = [(call.name, attempt.name) for call, attempt in zip(otel.calls(), otel.attempts(), strict=True)]
+    assert names == [
+        ("video.room_tokens.create", "POST /api/video/room_tokens"),
+        ("video.conference_tokens.list", "GET /api/video/conferences/{id}/conference_tokens"),
+        ("video.conference_tokens.list", "GET /api/video/conferences/{id}/conference_tokens"),
+        ("video.conference_tokens.get", "GET /api/video/conference_tokens/{id}"),
+        ("video.conference_tokens.reset", "POST /api/video/conference_tokens/{id}/reset"),
+    ]
+    assert all(conference not in name and listed[0].id not in name for pair in names for name in pair)
+    assert otel.total("signalwire_tokens.tokens_minted", operation="video.room_tokens.create") == 1
+    assert otel.total("signalwire_tokens.tokens_minted", operation="video.conference_tokens.reset") == 1
+    exported = repr([(s.name, dict(s.attributes or {}), s.events) for s in otel.spans()])
+    assert reset.token not in exported and listed[1].token not in exported
+
+
 async def test_spans_are_named_after_the_operation_and_the_specs_path_template_never_an_id(
     fake: FakeSignalWire, otel: Exported
 ) -> None:

@@ -77,6 +77,21 @@ async def test_a_view_retries_by_its_own_policy() -> None:
         assert len(fake.requests) == 3
 
 
+async def test_a_views_video_resources_use_its_options() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        view = client.with_options(retry=RetryPolicy.disabled())
+        conference = fake.add_conference(tokens=1)
+        fake.fail(503, times=2)
+        with pytest.raises(ServerError):
+            await view.video.room_tokens.create(room_name="standup")
+        with pytest.raises(ServerError):
+            [token async for token in view.video.conference_tokens.list(conference)]
+        assert len(fake.requests) == 2
+        fake.fail(503, times=1)
+        await client.video.room_tokens.create(room_name="standup")  # the client's own policy retries
+        assert len(fake.requests) == 4 and fake.room_tokens_minted == 1
+
+
 async def test_a_view_shares_the_retry_budget_unless_given_a_policy_of_its_own() -> None:
     client = SignalWireClient("example", PROJECT_ID, API_TOKEN, transport=RecordingTransport())
     assert client.with_options(timeout=1.0).retry_budget is client.retry_budget

@@ -18,13 +18,12 @@ from typing import Any, Generic, TypeVar
 
 from .._batch import BatchStream
 from .._batch_item import BatchFailure, BatchSuccess
-from .._channel_models import ChannelToken
 from .._pacing import FlowControl
 from ._portal import Inbox, Portal
 
 __all__ = ["SyncBatchStream"]
 
-TokenT = TypeVar("TokenT", bound=ChannelToken)
+TokenT = TypeVar("TokenT")
 Requests = Iterable[Any] | AsyncIterable[Any]
 
 _EXHAUSTED: Any = object()

@@ -10,15 +10,16 @@ import aiohttp
 from yarl import URL
 
 from .._budget import TokenBucket
-from .._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
 from .._client import SignalWireClient
 from .._errors import InvalidRequestError
 from .._http import NO_EXTENSIONS, Body, Extensions, Middleware, Response, Transport
 from .._ratelimit import RateLimiter
 from .._retry import RetryPolicy
+from ..resources._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
 from ..telemetry import Telemetry
 from ._portal import Portal
 from ._resources import SyncChannelTokens, SyncTokenAdmin
+from ._video import SyncVideo
 
 __all__ = ["SyncSignalWireClient"]
 
@@ -52,6 +53,7 @@ class SyncSignalWireClient:
     project_tokens: SyncTokenAdmin
     chat_tokens: SyncChannelTokens[ChatTokenRequest, ChatToken]
     pubsub_tokens: SyncChannelTokens[PubSubTokenRequest, PubSubToken]
+    video: SyncVideo
 
     def __init__(
         self,
@@ -107,6 +109,7 @@ class SyncSignalWireClient:
         self.project_tokens = SyncTokenAdmin(self._portal, client.project_tokens)
         self.chat_tokens = SyncChannelTokens(self._portal, client.chat_tokens)
         self.pubsub_tokens = SyncChannelTokens(self._portal, client.pubsub_tokens)
+        self.video = SyncVideo(self._portal, client.video)
 
     def with_options(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> SyncSignalWireClient:
         """A view of this client with another ``timeout`` and/or ``retry`` policy (None: this client's), by the

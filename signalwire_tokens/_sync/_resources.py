@@ -9,13 +9,13 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from .._api_tokens import PermissionsInput, _TokenAdmin
 from .._batch import BatchStream, Progress
-from .._cache import ChatTokenCache
-from .._channel_models import ChannelsInput, ChannelToken, ChannelTokenRequest
-from .._channel_tokens import ChannelTokens
 from .._http import NO_EXTENSIONS, Extensions
-from .._models import ApiToken
+from ..resources._api_token_models import ApiToken
+from ..resources._api_tokens import PermissionsInput, _TokenAdmin
+from ..resources._channel_models import ChannelsInput, ChannelToken, ChannelTokenRequest
+from ..resources._channel_tokens import ChannelTokens
+from ..resources._chat_cache import ChatTokenCache
 from ._batch import Requests, SyncBatchStream
 from ._portal import Portal
 

@@ -13,8 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, TextIO
 
-from .._channel_models import ChannelTokenRequest
-from .._convert import converter
+from ._batch_family import BatchFamily
 from ._credentials import UsageError
 
 __all__ = ["STDIO", "LineSet", "Spool", "is_file_output", "open_input", "open_output", "same_file", "scan_output"]
@@ -150,24 +149,21 @@ class Spool:
     """The valid rows of the input in a compact form, in a temporary file (0600, removed when closed): the input is
     read once, pipes included, and memory stays flat for any number of rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: BatchFamily) -> None:
+        self._family = family
         # Kept open across both passes (closed by close()), so not a with block.
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.rows = 0
 
-    def add(self, line: int, request: ChannelTokenRequest) -> None:
-        self._file.write(json.dumps([line, converter.unstructure(request)], separators=(",", ":")) + "\n")
+    def add(self, line: int, request: Any) -> None:
+        self._file.write(json.dumps([line, self._family.spooled(request)], separators=(",", ":")) + "\n")
         self.rows += 1
 
-    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest]]:
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
         self._file.seek(0)
         for text in self._file:
             line, fields = json.loads(text)
-            yield line, _request(fields)
+            yield line, self._family.unspooled(fields)
 
     def close(self) -> None:
         self._file.close()
-
-
-def _request(fields: dict[str, Any]) -> ChannelTokenRequest:
-    return ChannelTokenRequest(fields["ttl"], fields["channels"], fields.get("member_id"), fields.get("state"))

@@ -1,9 +1,11 @@
-"""Reading a batch file once, as a stream: JSON Lines or CSV rows of member_id, channels, ttl and state.
+"""Reading a batch file once, as a stream: JSON Lines or CSV rows of a token family's fields (member_id, channels,
+ttl and state for chat and PubSub tokens; room_name, user_name, ... for room tokens).
 
-JSON Lines and CSV follow the same rules: the same four fields, an unknown field or column is an error, a row may
-leave out ``ttl`` and ``channels`` when the command gives defaults, and a bad row is reported with its file, the
-line it starts on, and its field. A bad CSV header (an unknown or repeated column) is reported as the header's
-error, and the rows under it are still checked, by the columns that are known, so that every error shows at once.
+JSON Lines and CSV follow the same rules: the same fields, an unknown field or column is an error, a row may
+leave out a field the command gives a default for (``--ttl``, ``--channel``, ``--room-name``), and a bad row is
+reported with its file, the line it starts on, and its field. A bad CSV header (an unknown or repeated column) is
+reported as the header's error, and the rows under it are still checked, by the columns that are known, so that
+every error shows at once.
 """
 
 from __future__ import annotations
@@ -15,17 +17,15 @@ from typing import Any, TextIO
 
 import attrs
 
-from .._channel_models import ChannelTokenRequest
 from .._errors import InvalidRequestError
+from ._batch_family import BatchFamily, MissingField
 
-__all__ = ["FIELDS", "HeaderError", "InputError", "RowReader", "parse_channel"]
-
-FIELDS = ("member_id", "channels", "ttl", "state")
+__all__ = ["HeaderError", "InputError", "RowReader"]
 
 
 @attrs.frozen
 class InputError:
-    """A row that is not a valid chat token request: where it is and what is wrong."""
+    """A row that is not a valid request of its family: where it is and what is wrong."""
 
     source: str
     line: int
@@ -48,15 +48,15 @@ class HeaderError:
         return f"{self.source}: header: {self.problem}"
 
 
-def _header_problem(header: list[str]) -> str | None:
-    unknown = [name for name in header if name not in FIELDS]
-    repeated = sorted({name for name in header if name in FIELDS and header.count(name) > 1})
+def _header_problem(header: list[str], fields: tuple[str, ...]) -> str | None:
+    unknown = [name for name in header if name not in fields]
+    repeated = sorted({name for name in header if name in fields and header.count(name) > 1})
     problems = []
     if unknown:
         names = ", ".join(map(repr, unknown))
         problems.append(
             f"{'column' if len(unknown) == 1 else 'columns'} {names}: unknown column (the columns are"
-            f" {', '.join(FIELDS)})"
+            f" {', '.join(fields)})"
         )
     if repeated:
         problems.append(f"column {', '.join(map(repr, repeated))}: given more than once")
@@ -71,49 +71,14 @@ class _Bad(Exception):
         self.field = field
 
 
-def parse_channel(text: str) -> tuple[str, dict[str, bool]]:
-    """One channel spec, ``name``, ``name:r``, ``name:w`` or ``name:rw`` (a bare name reads)."""
-    name, sep, flags = text.rpartition(":")
-    if not sep:
-        name, flags = text, "r"
-    if not name or not flags or set(flags) - {"r", "w"}:
-        raise ValueError(f"{text!r} is not name, name:r, name:w or name:rw")
-    return name, {"read": "r" in flags, "write": "w" in flags}
-
-
-def _channels_from_text(text: str) -> Any:
-    """CSV channels: a JSON object, or ``name:rw;other:r;third`` (r = read, w = write; a bare name reads)."""
-    if text.startswith(("{", "[")):
-        return json.loads(text)
-    return dict(map(parse_channel, filter(None, (part.strip() for part in text.split(";")))))
-
-
-def _ttl(value: Any) -> Any:
-    """A whole number of minutes, written as 60 or 60.0 (JSON Schema's integer); anything else is left for the
-    request's own check, which says what a ttl must be."""
-    if isinstance(value, str):
-        try:
-            value = float(value) if "." in value else int(value)
-        except ValueError:
-            return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _csv_fields(row: Mapping[str, str]) -> dict[str, Any]:
+def _csv_fields(row: Mapping[str, str], family: BatchFamily) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, cell in row.items():
         text = cell.strip()
         if not text:
             continue  # an empty cell is a field left out
         try:
-            if name == "channels":
-                fields[name] = _channels_from_text(text)
-            elif name == "state":
-                fields[name] = json.loads(text)
-            else:
-                fields[name] = text
+            fields[name] = family.csv_value(name, text)
         except ValueError as error:
             raise _Bad(name, str(error)) from None
     return fields
@@ -143,13 +108,15 @@ class RowReader:
     """Reads a batch input once, top to bottom: ``(line, request)`` for each valid row and ``(line, error)`` for
     each invalid one, so that every bad row can be reported before anything is minted."""
 
-    def __init__(self, handle: TextIO, source: str, fmt: str, defaults: Mapping[str, Any]) -> None:
+    def __init__(self, handle: TextIO, source: str, fmt: str, defaults: Mapping[str, Any], family: BatchFamily) -> None:
         self._handle = handle
+        self._family = family
         self._source = source
         self._format = fmt
         self._defaults = dict(defaults)
 
-    def __iter__(self) -> Iterator[tuple[int, ChannelTokenRequest | InputError | HeaderError]]:
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        """``(line, request)``, ``(line, InputError)`` or ``(line, HeaderError)``, top to bottom."""
         rows = self._csv_rows() if self._format == "csv" else self._jsonl_rows()
         for line, fields in rows:
             yield line, fields if isinstance(fields, (InputError, HeaderError)) else self._request(line, fields)
@@ -193,7 +160,7 @@ class RowReader:
                 continue
             if header is None:
                 header = [cell.strip() for cell in cells]
-                header_problem = _header_problem(header)
+                header_problem = _header_problem(header, self._family.fields)
                 if header_problem:
                     yield start, HeaderError(self._source, header_problem)
                 continue
@@ -201,23 +168,23 @@ class RowReader:
                 yield start, self._error(start, None, "more values than header columns")
                 continue
             # Short rows leave fields out; the cells of a bad header's unknown columns are its error, not the row's.
-            known = {name: cell for name, cell in zip(header, cells, strict=False) if name in FIELDS}
+            fields = self._family.fields
+            known = {name: cell for name, cell in zip(header, cells, strict=False) if name in fields}
             try:
-                yield start, _csv_fields(known)
+                yield start, _csv_fields(known, self._family)
             except _Bad as bad:
                 yield start, self._error(start, bad.field, str(bad))
 
-    def _request(self, line: int, fields: dict[str, Any]) -> ChannelTokenRequest | InputError:
-        unknown = sorted(set(fields) - set(FIELDS))
+    def _request(self, line: int, fields: dict[str, Any]) -> Any:
+        known = self._family.fields
+        unknown = sorted(set(fields) - set(known))
         if unknown:
-            return self._error(line, unknown[0], f"unknown field (the fields are {', '.join(FIELDS)})")
-        fields = {**self._defaults, **fields}
-        for required, option in (("channels", "--channel"), ("ttl", "--ttl")):
-            if required not in fields:
-                return self._error(line, required, f"missing (give it in every row, or {option} for all of them)")
-        fields["ttl"] = _ttl(fields["ttl"])
+            return self._error(line, unknown[0], f"unknown field (the fields are {', '.join(known)})")
         try:
-            return ChannelTokenRequest(**fields)
+            return self._family.request({**self._defaults, **fields})
+        except MissingField as missing:
+            problem = f"missing (give it in every row, or {missing.option} for all of them)"
+            return self._error(line, missing.field, problem)
         except InvalidRequestError as error:
-            # The row's fields are ChannelTokenRequest's arguments, so the error's field is the row's field.
+            # The row's fields are the request's arguments, so the error's field is the row's field.
             return self._error(line, error.field, error.message)

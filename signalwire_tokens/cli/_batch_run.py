@@ -1,5 +1,6 @@
-"""``chat-token batch`` and ``pubsub-token batch``: check the options and every row, then mint, writing one result
-line per row, in input order (the default) or as each row is done (``--no-ordered``).
+"""``chat-token batch``, ``pubsub-token batch`` and ``room-token batch``: check the options and every row, then
+mint, writing one result line per row, in input order (the default) or as each row is done (``--no-ordered``). What
+differs between the families (their fields, requests and result lines) is their :class:`BatchFamily`'s.
 
 Nothing is reported that was not written: the progress line and the summary count result lines. A 401 or 403 (or
 an API that cannot be reached before any row was minted) stops the batch at once. The first Ctrl-C or SIGTERM stops
@@ -15,19 +16,18 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from .._batch import BatchProgress, BatchStream, look_ahead
-from .._channel_models import ChannelToken, ChannelTokenRequest
+from .._batch_item import BatchItem
 from .._errors import (
     ApiError,
     AuthenticationError,
-    InvalidRequestError,
     PermissionDeniedError,
     SignalWireError,
     TransportError,
 )
-from .._models import BatchItem
+from ._batch_family import FAMILIES, BatchFamily
 from ._batch_files import STDIO, LineSet, Spool, is_file_output, open_input, open_output, same_file, scan_output
 from ._batch_input import HeaderError, InputError, RowReader
 from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
@@ -35,28 +35,11 @@ from ._batch_summary import Tally, plural, resume_command
 from ._credentials import UsageError, make_client
 from ._progress import Progress
 
-if TYPE_CHECKING:
-    from .._channel_tokens import ChannelTokens
-    from .._client import SignalWireClient
-
-__all__ = ["FAILED", "NOUNS", "OK", "USAGE", "channel_token_json", "channel_tokens", "error_json", "run_batch"]
+__all__ = ["FAILED", "OK", "USAGE", "error_json", "run_batch"]
 
 OK, FAILED, USAGE = 0, 1, 2
 SHOWN_ERRORS = 20
 _INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
-
-
-#: The channel-token commands and what their tokens are called.
-NOUNS = {"chat-token": "chat token", "pubsub-token": "PubSub token"}
-
-
-def channel_tokens(client: SignalWireClient, command: str) -> ChannelTokens[Any, Any]:
-    """The client's resource for a channel-token command."""
-    return client.chat_tokens if command == "chat-token" else client.pubsub_tokens
-
-
-def channel_token_json(token: ChannelToken) -> dict[str, Any]:
-    return {"token": token.token, "member_id": token.member_id, "expires_at": token.expires_at.isoformat()}
 
 
 def error_json(error: SignalWireError) -> dict[str, Any]:
@@ -66,38 +49,23 @@ def error_json(error: SignalWireError) -> dict[str, Any]:
     return data
 
 
-def _result_line(line: int, item: BatchItem) -> str:
+def _result_line(family: BatchFamily, line: int, item: BatchItem) -> str:
     if item.ok:
-        return json.dumps({"line": line, **channel_token_json(item.token)}) + "\n"
-    return json.dumps({"line": line, "member_id": item.request.member_id, "error": error_json(item.error)}) + "\n"
-
-
-def check_defaults(args: argparse.Namespace) -> None:
-    """``--ttl`` and ``--channel`` checked once, as the options they are, before any row is read: a bad default is
-    one usage error, not one error per row."""
-    if args.ttl is None and not args.channels:
-        return
-    try:
-        ChannelTokenRequest(
-            args.ttl if args.ttl is not None else 1, dict(args.channels) if args.channels else {"c": {"read": True}}
-        )
-    except InvalidRequestError as error:
-        option = "--ttl" if error.field == "ttl" else "--channel"
-        raise UsageError(f"{option}: {error.message}; nothing was read or minted") from None
+        return json.dumps({"line": line, **family.token_json(item.token)}) + "\n"
+    return json.dumps({"line": line, **family.row_json(item.request), "error": error_json(item.error)}) + "\n"
 
 
 def _read(args: argparse.Namespace, done: LineSet) -> tuple[Spool, int]:
     """Every row checked, the valid ones not already done spooled; :class:`UsageError` listing the bad ones."""
     handle, source = open_input(args.input)
     fmt = args.format or ("csv" if source.lower().endswith(".csv") else "jsonl")
-    defaults: dict[str, Any] = {"ttl": args.ttl, "channels": dict(args.channels) if args.channels else None}
-    defaults = {name: value for name, value in defaults.items() if value is not None}
-    spool, skipped, bad = Spool(), 0, 0
+    family = FAMILIES[args.command]
+    spool, skipped, bad = Spool(family), 0, 0
     errors: list[str] = []
     header: HeaderError | None = None
     try:
         with handle:
-            for line, row in RowReader(handle, source, fmt, defaults):
+            for line, row in RowReader(handle, source, fmt, family.defaults(args), family):
                 if isinstance(row, HeaderError):
                     header = row
                 elif isinstance(row, InputError):
@@ -141,7 +109,7 @@ class _Stop:
         else:
             self.task.cancel()
 
-    def rows(self, spool: Spool, pending: dict[int, int]) -> Iterator[ChannelTokenRequest]:
+    def rows(self, spool: Spool, pending: dict[int, int]) -> Iterator[Any]:
         """The spooled rows, each entered in ``pending`` under the index the batch gives it (its pull order) until
         its result line is written."""
         for index, (line, request) in enumerate(spool):
@@ -163,7 +131,8 @@ async def run_batch(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs an --output file: it reads which rows are done from it")
     if same_file(args.input, args.output):
         raise UsageError(f"--input and --output are the same file ({args.output}): it would be lost; nothing done")
-    check_defaults(args)
+    family = FAMILIES[args.command]
+    family.check_defaults(args)
     client = make_client(args)
     scanned = scan_output(args.output) if args.resume else None
     done, whole = scanned or (LineSet(), 0)
@@ -187,8 +156,8 @@ async def run_batch(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop, signum)
     try:
         async with client:
-            tokens = channel_tokens(client, args.command)
-            fatal = await _mint(args, tokens.create_many, stop.rows(spool, pending), pending, out, tally, spool.rows)
+            create_many = family.create_many(client)
+            fatal = await _mint(args, create_many, stop.rows(spool, pending), pending, out, tally, spool.rows)
         finished = fatal is None and stop.signal is None
     except asyncio.CancelledError:
         aborted = True  # the second signal: what was written stays written
@@ -203,7 +172,7 @@ async def run_batch(args: argparse.Namespace) -> int:
                 remove_record(args.output)
             else:
                 write_record(args.output, RunRecord(_unwritten_bound(args), len(pending)))
-    print(tally.summary(NOUNS[args.command], spool.rows + skipped, args.output), file=sys.stderr)
+    print(tally.summary(family.noun, spool.rows + skipped, args.output), file=sys.stderr)
     if fatal is not None:
         print(f"signalwire-tokens: stopped: {type(fatal).__name__}: {fatal}", file=sys.stderr)
         return FAILED
@@ -212,7 +181,7 @@ async def run_batch(args: argparse.Namespace) -> int:
             print(_aborted(args, len(pending)), file=sys.stderr)
         else:
             print(
-                f"interrupted: every result above is on disk; resume with:\n  {resume_command(args)}",
+                f"interrupted: every result above is on disk; resume with:\n  {_resume(args)}",
                 file=sys.stderr,
             )
         return _INTERRUPTED[stop.signal]
@@ -222,14 +191,18 @@ async def run_batch(args: argparse.Namespace) -> int:
 def _aborted(args: argparse.Namespace, unwritten: int) -> str:
     return (
         f"aborted: at most {plural(unwritten, 'row')} may have been minted without their results being written"
-        f" (--resume mints them again); resume with:\n  {resume_command(args)}"
+        f" (--resume mints them again); resume with:\n  {_resume(args)}"
     )
+
+
+def _resume(args: argparse.Namespace) -> str:
+    return resume_command(args, FAMILIES[args.command].default_options(args))
 
 
 async def _mint(
     args: argparse.Namespace,
     create_many: Callable[..., BatchStream[Any]],
-    rows: Iterator[ChannelTokenRequest],
+    rows: Iterator[Any],
     pending: dict[int, int],
     out: TextIO,
     tally: Tally,
@@ -243,7 +216,7 @@ async def _mint(
                     line = pending.pop(item.index)
                     if not item.ok and _fatal(item.error, tally.minted):
                         return item.error
-                    out.write(_result_line(line, item))
+                    out.write(_result_line(FAMILIES[args.command], line, item))
                     out.flush()  # a result on disk before it is counted: an interruption loses no written row
                     tally.count(item)
                     flow = stream.flow

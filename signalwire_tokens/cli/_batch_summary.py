@@ -8,7 +8,7 @@ import shlex
 
 import attrs
 
-from .._models import BatchItem
+from .._batch_item import BatchItem
 from ._batch_files import STDIO
 
 __all__ = ["Tally", "plural", "resume_command"]
@@ -59,14 +59,13 @@ class Tally:
         return text + ("" if output == STDIO else f"; results in {output}")
 
 
-def resume_command(args: argparse.Namespace) -> str:
+def resume_command(args: argparse.Namespace, default_options: list[str]) -> str:
+    """The command that resumes the batch ``args`` describe; ``default_options`` are its family's (``--ttl``...)."""
     words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
-    for option, value in (("--format", args.format), ("--ttl", args.ttl), ("--max-rate", args.max_rate)):
+    for option, value in (("--format", args.format), ("--max-rate", args.max_rate)):
         if value is not None:
             words += [option, str(value)]
-    for name, permissions in args.channels or ():
-        flags = ("r" if permissions["read"] else "") + ("w" if permissions["write"] else "")
-        words += ["--channel", f"{name}:{flags}"]
+    words += default_options
     if not args.ordered:
         words.append("--no-ordered")
     return shlex.join([*words, "--concurrency", str(args.concurrency), "--resume"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .._channel_models import ChatTokenRequest
 from .._errors import NotFoundError
 from .._http import Handler, Request, Response
 from .._retry import RetryPolicy
+from ..resources._channel_models import ChatTokenRequest
 from ..testing import FakeSignalWire
 from ._progress import Progress
 

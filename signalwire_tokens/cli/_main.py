@@ -1,5 +1,5 @@
-"""``signalwire-tokens``: API tokens, chat and PubSub tokens, batches, a fake space and an offline demo from the
-shell.
+"""``signalwire-tokens``: API tokens, chat, PubSub and video room tokens (one or a batch), conference tokens, a fake
+space and an offline demo from the shell.
 
 Exit codes: 0 done; 1 the API refused, or a batch had failures (with a summary); 2 usage or input errors; 130 or
 143 a batch interrupted by SIGINT or SIGTERM. Secrets are printed only where they are the requested output (a
@@ -15,10 +15,12 @@ import sys
 from collections.abc import Sequence
 
 from .._errors import InvalidRequestError, SignalWireError
-from .._models import ApiToken
-from ._batch_run import FAILED, OK, USAGE, channel_token_json, channel_tokens, run_batch
+from ..resources._api_token_models import ApiToken
+from ._batch_family import FAMILIES
+from ._batch_run import FAILED, OK, USAGE, run_batch
 from ._credentials import UsageError, make_client
 from ._parser import build_parser
+from ._video_commands import conference_token, room_token_create
 
 __all__ = ["main"]
 
@@ -45,10 +47,11 @@ async def _api_token(args: argparse.Namespace) -> int:
 
 async def _mint_one(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
-        token = await channel_tokens(client, args.command).create(
+        tokens = client.chat_tokens if args.command == "chat-token" else client.pubsub_tokens
+        token = await tokens.create(
             ttl=args.ttl, channels=dict(args.channels), member_id=args.member_id, state=args.state
         )
-    print(json.dumps(channel_token_json(token)))
+    print(json.dumps(FAMILIES[args.command].token_json(token)))
     return OK
 
 
@@ -57,6 +60,10 @@ async def _run(args: argparse.Namespace) -> int:
         return await _api_token(args)
     if args.command in ("chat-token", "pubsub-token"):
         return await (_mint_one(args) if args.action == "create" else run_batch(args))
+    if args.command == "room-token":
+        return await (room_token_create(args) if args.action == "create" else run_batch(args))
+    if args.command == "conference-token":
+        return await conference_token(args)
     if args.command == "fake-space":
         from ._serve import serve
 

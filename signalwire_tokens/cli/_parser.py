@@ -6,11 +6,11 @@ import argparse
 import json
 from typing import Any
 
-from .._models import Permission
 from .._version import __version__
-from ._batch_input import parse_channel
-from ._batch_run import NOUNS
+from ..resources._api_token_models import Permission
+from ._batch_family import parse_channel
 from ._credentials import add_credential_options
+from ._video_commands import add_video_commands
 
 __all__ = ["build_parser"]
 
@@ -92,6 +92,38 @@ output lines (JSON Lines, one per row; "line" is the row's line in the input):
 {EXIT_CODES}"""
 
 
+def add_batch_parser(actions: Any, noun: str, input_help: str, epilog: str) -> argparse.ArgumentParser:
+    """A family's ``batch`` command with the options every batch has; the family adds its default options."""
+    batch: argparse.ArgumentParser = actions.add_parser(
+        "batch",
+        help=f"mint a {noun} per row of a JSON Lines or CSV file",
+        description="Every row is checked before anything is minted; then one JSON line per row is written, in"
+        " input order unless --no-ordered. Ctrl-C finishes the requests in flight and says how to --resume.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("--input", required=True, help=input_help)
+    batch.add_argument("--output", required=True, help="JSON Lines, one result per row (created 0600); - = stdout")
+    batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: csv for *.csv, else jsonl)")
+    batch.add_argument("--concurrency", type=_positive_int, default=32, help="requests at once (default 32)")
+    batch.add_argument("--max-rate", type=_positive, help="requests started per second, at most")
+    batch.add_argument(
+        "--ordered",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--ordered (the default): write the results in input order; a row that waits (a retry, a slow answer)"
+        " holds back the lines after it, not the requests. --no-ordered: write each result as soon as its row is"
+        " done (every line carries its input line, which --resume reads either way)",
+    )
+    batch.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the rows the output already holds and append the rest; refuses an output that is not a batch's,"
+        " and says how many rows a killed run may have minted without writing them",
+    )
+    return batch
+
+
 def _api_token_commands(commands: Any, command: str, api_name: str) -> None:
     api = commands.add_parser(command, help=f"create, update or delete API tokens through the {api_name}")
     actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -122,36 +154,15 @@ def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
     one.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
     one.add_argument("--member-id", help="who the token is for (<= 250 characters; default: a random one)")
     one.add_argument("--state", type=_json_object, help="a JSON object the token carries (<= 2,000 characters)")
-    batch = actions.add_parser(
-        "batch",
-        help=f"mint a {noun} per row of a JSON Lines or CSV file",
-        description="Every row is checked before anything is minted; then one JSON line per row is written, in"
-        " input order unless --no-ordered. Ctrl-C finishes the requests in flight and says how to --resume.",
-        epilog=BATCH_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    batch = add_batch_parser(
+        actions,
+        noun,
+        "JSON Lines or CSV of member_id, channels, ttl, state; - = stdin",
+        BATCH_EPILOG,
     )
-    batch.add_argument("--input", required=True, help="JSON Lines or CSV of member_id, channels, ttl, state; - = stdin")
-    batch.add_argument("--output", required=True, help="JSON Lines, one result per row (created 0600); - = stdout")
-    batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: csv for *.csv, else jsonl)")
     batch.add_argument("--ttl", type=int, help="minutes (1..43200), for rows without a ttl")
     batch.add_argument(
         "--channel", type=_channel, action="append", dest="channels", help="for rows without channels; " + CHANNEL_HELP
-    )
-    batch.add_argument("--concurrency", type=_positive_int, default=32, help="requests at once (default 32)")
-    batch.add_argument("--max-rate", type=_positive, help="requests started per second, at most")
-    batch.add_argument(
-        "--ordered",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="--ordered (the default): write the results in input order; a row that waits (a retry, a slow answer)"
-        " holds back the lines after it, not the requests. --no-ordered: write each result as soon as its row is"
-        " done (every line carries its input line, which --resume reads either way)",
-    )
-    batch.add_argument(
-        "--resume",
-        action="store_true",
-        help="skip the rows the output already holds and append the rest; refuses an output that is not a batch's,"
-        " and says how many rows a killed run may have minted without writing them",
     )
     for sub in (one, batch):
         add_credential_options(sub)
@@ -189,7 +200,8 @@ def _fake_space_commands(commands: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signalwire-tokens",
-        description="SignalWire API tokens, chat and PubSub tokens from the shell, a fake space, and an offline demo.",
+        description="SignalWire API tokens, chat, PubSub and video tokens from the shell, a fake space, and an"
+        " offline demo.",
         epilog="Exit codes: 0 done; 1 the API refused, or a batch had failures; 2 usage or input errors;"
         " 130/143 a batch interrupted by SIGINT/SIGTERM (resume it with --resume). A batch's --help says more.",
     )
@@ -197,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _api_token_commands(commands, "api-token", "compatibility API")
     _api_token_commands(commands, "project-token", "platform API (/api/project/tokens)")
-    for command, noun in NOUNS.items():
-        _channel_token_commands(commands, command, noun)
+    _channel_token_commands(commands, "chat-token", "chat token")
+    _channel_token_commands(commands, "pubsub-token", "PubSub token")
+    add_video_commands(commands, add_batch_parser, EXIT_CODES)
     _fake_space_commands(commands)
     commands.add_parser("demo", help="an offline tour against the embedded fake space")
     return parser

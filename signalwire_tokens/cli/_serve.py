@@ -30,7 +30,9 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"fake SignalWire space on {fake.url}  (Ctrl-C to stop); point a client at it with:")
         print(f"export SIGNALWIRE_PROJECT_ID={fake.project_id}")
         print(f"export SIGNALWIRE_API_TOKEN={fake.api_token}")
-        print(f"export SIGNALWIRE_BASE_URL={fake.url}", flush=True)
+        print(f"export SIGNALWIRE_BASE_URL={fake.url}")
+        # The API makes conferences elsewhere; the fake holds one, so conference-token list has something to list.
+        print(f"a video conference holding 3 conference tokens: {fake.add_conference(tokens=3)}", flush=True)
         # Ctrl-C or SIGTERM (a CI job's end, a container's stop) is the normal way out: a clean shutdown, exit 0.
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -15,8 +15,16 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 
 
 #: The calls whose success is a new token: chat and PubSub tokens (batches and the cache mint through these), and
 #: API tokens made through either API.
+#: The operations whose success is a new token: a conference token's reset gives it a new value.
 MINTING_OPERATIONS = frozenset(
-    {"chat_tokens.create", "pubsub_tokens.create", "api_tokens.create", "project_tokens.create"}
+    {
+        "chat_tokens.create",
+        "pubsub_tokens.create",
+        "api_tokens.create",
+        "project_tokens.create",
+        "video.room_tokens.create",
+        "video.conference_tokens.reset",
+    }
 )
 
 
@@ -43,7 +51,8 @@ class Instruments:
         self.tokens_minted = meter.create_counter(
             "signalwire_tokens.tokens_minted",
             unit="{token}",
-            description="Tokens the API created (chat, PubSub and API tokens), by operation.",
+            description="Tokens the API created (chat, PubSub, room and API tokens; conference token resets), by"
+            " operation.",
         )
         # One attribute set per operation, made once: there are a handful, and every attempt needs one.
         self._by_operation: dict[str, Attributes] = {}

@@ -16,6 +16,10 @@ TEMPLATES = (
     "/api/project/tokens/{token_id}",
     "/api/chat/tokens",
     "/api/pubsub/tokens",
+    "/api/video/room_tokens",
+    "/api/video/conferences/{id}/conference_tokens",
+    "/api/video/conference_tokens/{id}",
+    "/api/video/conference_tokens/{id}/reset",
 )
 
 

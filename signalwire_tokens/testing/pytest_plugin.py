@@ -4,6 +4,8 @@ Registered automatically (a ``pytest11`` entry point) when the package is instal
 
 - ``signalwire_fake``: a started :class:`FakeSignalWire`, closed after the test;
 - ``signalwire_client``: a :class:`SignalWireClient` bound to it, closed after the test;
+- ``signalwire_conference``: the id of a video conference holding two conference tokens in ``signalwire_fake``
+  (for ``client.video.conference_tokens``; ``signalwire_fake.add_conference`` makes others);
 - ``signalwire_fast_retries``: :func:`fast_retries` for the test: every client skips retry waits.
 
 Both are async fixtures and need pytest-asyncio; without it they are simply not defined.
@@ -44,3 +46,8 @@ else:
         """A :class:`SignalWireClient` bound to ``signalwire_fake``, closed after the test."""
         async with signalwire_fake.client() as client:
             yield client
+
+    @pytest.fixture
+    def signalwire_conference(signalwire_fake: FakeSignalWire) -> str:
+        """The id of a video conference with two conference tokens in ``signalwire_fake``."""
+        return signalwire_fake.add_conference(tokens=2)

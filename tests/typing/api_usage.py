@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timezone
 
 from signalwire_tokens import (
     ApiError,
@@ -16,6 +16,7 @@ from signalwire_tokens import (
     ChatToken,
     ChatTokenCache,
     ChatTokenRequest,
+    ConferenceToken,
     Handler,
     Permission,
     PubSubToken,
@@ -25,6 +26,8 @@ from signalwire_tokens import (
     Response,
     RetryBudget,
     RetryPolicy,
+    RoomToken,
+    RoomTokenRequest,
     SignalWireClient,
     SignalWireError,
     SyncBatchStream,
@@ -153,6 +156,36 @@ async def families() -> None:
                 assert minted.token
 
 
+async def video() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        room: RoomToken = await client.video.room_tokens.create(
+            room_name="standup",
+            user_name="Alice",
+            join_as="member",
+            media_allowed="audio-only",
+            permissions=["room.self.audio_mute"],
+            join_until=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            meta={"team": 7},
+        )
+        assert room.token and room.room_name == "standup" and room.user_name == "Alice"
+        rows = [RoomTokenRequest(room_name="a"), {"room_name": "b"}]
+        async for item in client.video.room_tokens.create_many(rows, concurrency=32, ordered=True):
+            if item.ok is True:
+                minted: RoomToken = item.token
+                assert minted.room_name
+            else:
+                failure: SignalWireError = item.error
+                assert str(failure)
+        conference = fake.add_conference(tokens=3)
+        async for listed in client.video.conference_tokens.list(conference, page_size=2):
+            token: ConferenceToken = await client.video.conference_tokens.get(listed.id)
+            name: str | None = token.name
+            scopes: tuple[str, ...] = token.scopes
+            assert name and scopes
+            fresh: ConferenceToken = await client.video.conference_tokens.reset(token.id)
+            assert fresh.token != token.token
+
+
 async def rate_limits(fake: FakeSignalWire) -> None:
     """The README's rate-limit recipes."""
     from signalwire_tokens import LocalRateLimit, RateLimiter, RateLimiterError, RedisRateLimit
@@ -224,6 +257,11 @@ def sync_client_types() -> None:
     client: SyncSignalWireClient = SyncSignalWireClient.from_env(environ={}, base_url="http://127.0.0.1:1")
     with client:
         api: ApiToken = client.project_tokens.update("id", name="renamed")
+        room: RoomToken = client.video.room_tokens.create("standup", media_allowed="video-only")
+        rooms: SyncBatchStream[RoomToken] = client.video.room_tokens.create_many([{"room_name": "a"}])
+        listed: list[ConferenceToken] = list(client.video.conference_tokens.list("id", page_size=10))
+        assert room.token and listed
+        rooms.close()
         pubsub: PubSubToken = client.pubsub_tokens.create(ttl=5, channels={"news": {"read": True}})
         stream: SyncBatchStream[PubSubToken] = client.pubsub_tokens.create_many(
             [PubSubTokenRequest(ttl=5, channels={"news": {"read": True}})], ordered=True

@@ -11,7 +11,7 @@ import random
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +23,7 @@ from ._memory import InMemoryServer, InMemoryTransport
 from ._recorder import RecordedRequest
 from ._server import LoopbackServer
 from ._space import OperationName, Space
+from ._video import new_conference_secret
 
 __all__ = ["FakeSignalWire", "RecordedRequest"]
 
@@ -139,6 +140,31 @@ class FakeSignalWire:
         return self._space.tokens.pubsub_tokens_minted
 
     @property
+    def room_tokens_minted(self) -> int:
+        return self._space.tokens.room_tokens_minted
+
+    def add_conference(self, tokens: int = 2, *, scopes: Sequence[str] = ("room.self.audio_mute",)) -> str:
+        """Add a video conference holding ``tokens`` conference tokens (named ``Token 1`` ...), and return its id,
+        for ``client.video.conference_tokens``. (The API makes conferences elsewhere; the fake only holds them.)"""
+        conference_id = str(uuid.uuid4())
+        ids = [str(uuid.uuid4()) for _ in range(check_int("tokens", tokens, minimum=0))]
+        for n, token_id in enumerate(ids, 1):
+            token = {"id": token_id, "name": f"Token {n}", "token": new_conference_secret(), "scopes": list(scopes)}
+            self._space.tokens.conference_tokens[token_id] = token
+        self._space.tokens.conferences[conference_id] = {"tokens": ids, "page_token": secrets.token_hex(8)}
+        return conference_id
+
+    @property
+    def conference_tokens(self) -> dict[str, dict[str, Any]]:
+        """Every conference token, by id: ``{"id", "name", "token", "scopes"}``, its current value included."""
+        return self._space.tokens.conference_tokens
+
+    @property
+    def conference_token_resets(self) -> int:
+        """How many times a conference token was reset (each one a new value)."""
+        return self._space.tokens.conference_token_resets
+
+    @property
     def faults_injected(self) -> Counter[str]:
         """How many faults of each kind were injected, e.g. ``{"503": 12, "reset": 3, "rate_limited": 2}``."""
         return self._space.faults_injected
@@ -157,6 +183,11 @@ class FakeSignalWire:
 
     def decode_chat_token(self, token: str) -> dict[str, Any]:
         """The claims of a chat token this fake minted, after checking its signature."""
+        return self._space.tokens.signer.decode(token)
+
+    def decode_room_token(self, token: str) -> dict[str, Any]:
+        """The claims of a room token this fake minted, after checking its signature: ``r`` the room, ``u`` the
+        user, ``s`` the permissions, ``jf``/``ju``/``rat`` the join and removal times (POSIX seconds), ..."""
         return self._space.tokens.signer.decode(token)
 
     # -- faults ------------------------------------------------------------------------------------------------------

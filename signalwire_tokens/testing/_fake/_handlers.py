@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from ..._channel_models import (
+from ...resources._api_token_models import Permission
+from ...resources._channel_models import (
     MAX_CHANNEL_NAME,
     MAX_CHANNELS,
     MAX_MEMBER_ID,
@@ -22,7 +23,6 @@ from ..._channel_models import (
     MAX_TTL_MINUTES,
     state_size,
 )
-from ..._models import Permission
 from ._bodies import Answer, Refusal
 from ._jwt import ChatTokenSigner
 
@@ -34,6 +34,8 @@ __all__ = [
     "create_project_token",
     "create_pubsub_token",
     "delete_api_token",
+    "invalid",
+    "refuse_unknown",
     "update_api_token",
 ]
 
@@ -45,26 +47,32 @@ _MISSING = "missing_required_parameter"
 @attrs.define
 class Tokens:
     """What the fake space holds: the API tokens it created (through either API: they are the project's one set of
-    tokens) and how many chat and PubSub tokens it minted."""
+    tokens), how many chat, PubSub and room tokens it minted, and the conferences a test added with their tokens."""
 
     signer: ChatTokenSigner
     #: The API tokens that exist, by id: ``{"id", "name", "permissions", "token"}``.
     api_tokens: dict[str, dict[str, Any]] = attrs.Factory(dict)
     chat_tokens_minted: int = 0
     pubsub_tokens_minted: int = 0
+    room_tokens_minted: int = 0
+    #: The conferences, by id: ``{"tokens": [token ids, in order], "page_token": "..."}``.
+    conferences: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    #: Every conference token, by id: ``{"id", "name", "token", "scopes"}`` (``Video.ConferenceToken``).
+    conference_tokens: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    conference_token_resets: int = 0
 
 
 Handler = Callable[[Tokens, Mapping[str, str], Any], Answer]
 
 
-def _invalid(attribute: str, message: str, code: str = "invalid_parameter") -> Refusal:
+def invalid(attribute: str, message: str, code: str = "invalid_parameter") -> Refusal:
     return Refusal(422, message, attribute=attribute, code=code)
 
 
-def _refuse_unknown(fields: Iterable[str], known: frozenset[str]) -> None:
+def refuse_unknown(fields: Iterable[str], known: frozenset[str]) -> None:
     unknown = sorted(set(fields) - known)
     if unknown:
-        raise _invalid(unknown[0], f"Unknown parameter: {unknown[0]}")
+        raise invalid(unknown[0], f"Unknown parameter: {unknown[0]}")
 
 
 # -- API tokens ------------------------------------------------------------------------------------------------------
@@ -72,18 +80,18 @@ def _refuse_unknown(fields: Iterable[str], known: frozenset[str]) -> None:
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise _invalid("name", "Name must be present", _MISSING)
+        raise invalid("name", "Name must be present", _MISSING)
     return value
 
 
 def _permissions(value: Any, *, required: bool) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise _invalid("permissions", "Permissions must be a list of strings")
+        raise invalid("permissions", "Permissions must be a list of strings")
     if required and not value:
-        raise _invalid("permissions", "Permissions must be present", _MISSING)
+        raise invalid("permissions", "Permissions must be present", _MISSING)
     unknown = [p for p in value if p not in _PERMISSIONS]
     if unknown:
-        raise _invalid("permissions", f"Invalid permissions: {', '.join(unknown)}")
+        raise invalid("permissions", f"Invalid permissions: {', '.join(unknown)}")
     return value
 
 
@@ -109,26 +117,29 @@ def _create_token(tokens: Tokens, name: Any, permissions: Any, subproject: Any) 
         "token": f"PT{secrets.token_hex(24)}",
     }
     if subproject is not None and not (isinstance(subproject, str) and _UUID.fullmatch(subproject)):
-        raise _invalid("subproject_id", "Subproject must be a valid UUID")
+        raise invalid("subproject_id", "Subproject must be a valid UUID")
     tokens.api_tokens[token["id"]] = token
     return Answer.json(200, token)
 
 
 def create_api_token(tokens: Tokens, params: Mapping[str, str], form: list[tuple[str, str]]) -> Answer:
     """The compatibility API's create: form fields, ``permissions`` repeated once per value."""
-    _refuse_unknown((key for key, _ in form), _CREATE_FIELDS)
+    refuse_unknown((key for key, _ in form), _CREATE_FIELDS)
     permissions = [value for key, value in form if key == "permissions"]
     return _create_token(tokens, _first(form, "name"), permissions, _first(form, "subproject_id"))
 
 
 def create_project_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
-    """The platform API's create: a JSON object of the same fields."""
-    _refuse_unknown(data, _CREATE_FIELDS)
+    """The platform API's create: a JSON object of the same fields. ``subproject_id`` is a uuid when given: the
+    spec has no null for it."""
+    refuse_unknown(data, _CREATE_FIELDS)
+    if "subproject_id" in data and data["subproject_id"] is None:
+        raise invalid("subproject_id", "Subproject must be a valid UUID")
     return _create_token(tokens, data.get("name"), data.get("permissions", []), data.get("subproject_id"))
 
 
 def update_api_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
-    _refuse_unknown(data, frozenset({"name", "permissions"}))
+    refuse_unknown(data, frozenset({"name", "permissions"}))
     token = _existing(tokens, params)
     if "name" in data:
         token["name"] = _name(data["name"])
@@ -151,42 +162,42 @@ def _ttl(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TTL_MINUTES:
-        raise _invalid("ttl", f"ttl must be an integer between 1 and {MAX_TTL_MINUTES}")
+        raise invalid("ttl", f"ttl must be an integer between 1 and {MAX_TTL_MINUTES}")
     return value
 
 
 def _channels(channels: Any) -> dict[str, dict[str, bool]]:
     if not isinstance(channels, dict) or not 1 <= len(channels) <= MAX_CHANNELS:
-        raise _invalid("channels", f"channels must be an object of 1 to {MAX_CHANNELS} channels")
+        raise invalid("channels", f"channels must be an object of 1 to {MAX_CHANNELS} channels")
     for name, perms in channels.items():
         if len(name) > MAX_CHANNEL_NAME or not name or name.startswith("sw_"):
-            raise _invalid("channels", f"Invalid channel name: {name[:40]}")
+            raise invalid("channels", f"Invalid channel name: {name[:40]}")
         if (
             not isinstance(perms, dict)
             or set(perms) - {"read", "write"}
             or not all(isinstance(v, bool) for v in perms.values())
             or not any(perms.values())
         ):
-            raise _invalid("channels", f"Channel {name[:40]} needs read and/or write")
+            raise invalid("channels", f"Channel {name[:40]} needs read and/or write")
     return channels
 
 
 def _mint(tokens: Tokens, data: dict[str, Any]) -> str:
     """The JWT for a chat or PubSub token request (one schema for both), after the documented checks."""
-    _refuse_unknown(data, frozenset({"ttl", "channels", "member_id", "state"}))
+    refuse_unknown(data, frozenset({"ttl", "channels", "member_id", "state"}))
     for required in ("ttl", "channels"):
         if required not in data:
-            raise _invalid(required, "A required parameter is missing", _MISSING)
+            raise invalid(required, "A required parameter is missing", _MISSING)
     ttl = _ttl(data["ttl"])
     channels = _channels(data["channels"])
     member_id = data.get("member_id", str(uuid.uuid4()))
     if not isinstance(member_id, str) or len(member_id) > MAX_MEMBER_ID:
-        raise _invalid("member_id", f"member_id must be a string of at most {MAX_MEMBER_ID} characters")
+        raise invalid("member_id", f"member_id must be a string of at most {MAX_MEMBER_ID} characters")
     state = data.get("state", {})
     if not isinstance(state, dict):
-        raise _invalid("state", "state must be a JSON object")
+        raise invalid("state", "state must be a JSON object")
     if state_size(state) > MAX_STATE_CHARS:
-        raise _invalid("state", f"state must be at most {MAX_STATE_CHARS} characters")
+        raise invalid("state", f"state must be at most {MAX_STATE_CHARS} characters")
     return tokens.signer.mint(ttl, channels, member_id, state)
 
 

@@ -33,7 +33,7 @@ class InMemoryServer:
         """Start the space's work on ``request`` (its body already bytes): the task that answers it."""
         if not isinstance(request.body, (bytes, type(None))):
             raise TypeError(f"an in-memory transport sends an encoded body (bytes), got {type(request.body).__name__}")
-        work = self._space.answer(request.method, request.url.path, request.headers, request.body or b"")
+        work = self._space.answer(request.method, request.url, request.headers, request.body or b"")
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

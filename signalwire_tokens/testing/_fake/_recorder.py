@@ -24,6 +24,8 @@ class RecordedRequest:
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
     content_type: str
+    #: The query string as it arrived (``page_size=50``), or "".
+    query: str = ""
 
     def json(self) -> Any:
         """The body, decoded as JSON."""

@@ -36,7 +36,7 @@ class LoopbackServer:
             await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        outcome = await self._space.answer(request.method, request.path, request.headers, await request.read())
+        outcome = await self._space.answer(request.method, request.url, request.headers, await request.read())
         if isinstance(outcome, Answer):
             return web.Response(status=outcome.status, headers=outcome.headers, body=outcome.body)
         assert request.transport is not None

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from ._bodies import DROP, JSON, Answer, Dropped, Family, Refusal, error_answer
 from ._faults import FaultQueue, SlidingWindow
@@ -32,6 +33,7 @@ from ._handlers import (
 )
 from ._jwt import ChatTokenSigner
 from ._recorder import RecordedRequest, Recorder
+from ._video import create_room_token, get_conference_token, list_conference_tokens, reset_conference_token
 
 __all__ = ["OPERATIONS", "Operation", "OperationName", "Space"]
 
@@ -49,6 +51,10 @@ class Operation:
     family: Family
     accepts: str | None
     handler: Handler
+    #: The status of a body that cannot be read as the operation's parameters (not JSON, not an object, another
+    #: content type): 400 where the operation documents one, else 422, the error it documents for invalid
+    #: parameters (the platform API's project tokens document no 400).
+    bad_body: int = 400
 
 
 OperationName = Literal[
@@ -60,10 +66,16 @@ OperationName = Literal[
     "project_tokens.delete",
     "chat_tokens.create",
     "pubsub_tokens.create",
+    "video.room_tokens.create",
+    "video.conference_tokens.list",
+    "video.conference_tokens.get",
+    "video.conference_tokens.reset",
 ]
 _API_TOKENS = "/api/laml/2010-04-01/Accounts/(?P<account_sid>[^/]+)/tokens"
 _API_TOKEN = _API_TOKENS + "/(?P<token_id>[^/]+)"
 _PROJECT_TOKEN = "/api/project/tokens/(?P<token_id>[^/]+)"
+_CONFERENCE_TOKENS = "/api/video/conferences/(?P<id>[^/]+)/conference_tokens"
+_CONFERENCE_TOKEN = "/api/video/conference_tokens/(?P<id>[^/]+)"
 _COMPATIBILITY, _PLATFORM = Family.COMPATIBILITY, Family.PLATFORM
 
 OPERATIONS = (
@@ -71,17 +83,40 @@ OPERATIONS = (
     Operation("api_tokens.update", "PATCH", re.compile(_API_TOKEN), _COMPATIBILITY, JSON, update_api_token),
     Operation("api_tokens.delete", "DELETE", re.compile(_API_TOKEN), _COMPATIBILITY, None, delete_api_token),
     Operation(
-        "project_tokens.create", "POST", re.compile("/api/project/tokens"), _PLATFORM, JSON, create_project_token
+        "project_tokens.create", "POST", re.compile("/api/project/tokens"), _PLATFORM, JSON, create_project_token, 422
     ),
-    Operation("project_tokens.update", "PATCH", re.compile(_PROJECT_TOKEN), _PLATFORM, JSON, update_api_token),
+    Operation("project_tokens.update", "PATCH", re.compile(_PROJECT_TOKEN), _PLATFORM, JSON, update_api_token, 422),
     Operation("project_tokens.delete", "DELETE", re.compile(_PROJECT_TOKEN), _PLATFORM, None, delete_api_token),
     Operation("chat_tokens.create", "POST", re.compile("/api/chat/tokens"), _PLATFORM, JSON, create_chat_token),
     Operation("pubsub_tokens.create", "POST", re.compile("/api/pubsub/tokens"), _PLATFORM, JSON, create_pubsub_token),
+    Operation(
+        "video.room_tokens.create", "POST", re.compile("/api/video/room_tokens"), _PLATFORM, JSON, create_room_token
+    ),
+    Operation(
+        "video.conference_tokens.list",
+        "GET",
+        re.compile(_CONFERENCE_TOKENS),
+        _PLATFORM,
+        None,
+        list_conference_tokens,
+    ),
+    Operation(
+        "video.conference_tokens.get", "GET", re.compile(_CONFERENCE_TOKEN), _PLATFORM, None, get_conference_token
+    ),
+    Operation(
+        "video.conference_tokens.reset",
+        "POST",
+        re.compile(_CONFERENCE_TOKEN + "/reset"),
+        _PLATFORM,
+        None,
+        reset_conference_token,
+    ),
 )
 
 
-def _parse_body(accepts: str | None, body: bytes) -> Any:
+def _parse_body(operation: Operation, body: bytes) -> Any:
     """The body as its operation's handler reads it: form fields as pairs, a JSON object, or None."""
+    accepts = operation.accepts
     if accepts == FORM:
         return parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
     if accepts is None:
@@ -89,9 +124,9 @@ def _parse_body(accepts: str | None, body: bytes) -> Any:
     try:
         data = json.loads(body)
     except ValueError:
-        raise Refusal(400, "The request body is not valid JSON") from None
+        raise Refusal(operation.bad_body, "The request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise Refusal(400, "The request body must be a JSON object")
+        raise Refusal(operation.bad_body, "The request body must be a JSON object")
     return data
 
 
@@ -123,15 +158,19 @@ class Space:
         """Open again after a close (a new event: the old one belonged to the loop the fake ran on)."""
         self.closing = asyncio.Event()
 
-    async def answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer | Dropped:
-        """The answer to one request, or :data:`DROP` when a fault drops the connection."""
+    async def answer(self, method: str, url: URL, headers: Mapping[str, str], body: bytes) -> Answer | Dropped:
+        """The answer to one request for ``url`` (the space's origin, a path and a query), or :data:`DROP` when a
+        fault drops the connection."""
+        path = url.raw_path
         found = self._find(method, path)
         if found is None:
             return error_answer(_PLATFORM, 404)  # nothing documented lives there: not a request of the API
         operation, params = found
+        # A list reads its query (page_size, ...) and makes its links on the origin the request came to.
+        params = {**url.query, **params, "origin": str(url.origin())}
         received = CIMultiDictProxy(CIMultiDict(headers))
         content_type = received.get("Content-Type", "application/octet-stream").partition(";")[0].strip().lower()
-        request = RecordedRequest(operation.name, method, path, received, body, content_type)
+        request = RecordedRequest(operation.name, method, path, received, body, content_type, url.raw_query_string)
         now = asyncio.get_running_loop().time()
         self.recorder.record(request, now)
         if self.latency:
@@ -183,8 +222,8 @@ class Space:
         try:
             self._check_auth(params, request.headers)
             if operation.accepts is not None and request.content_type != operation.accepts:
-                raise Refusal(400, f"Expected an {operation.accepts} body")
-            return operation.handler(self.tokens, params, _parse_body(operation.accepts, request.body))
+                raise Refusal(operation.bad_body, f"Expected an {operation.accepts} body")
+            return operation.handler(self.tokens, params, _parse_body(operation, request.body))
         except Refusal as refusal:
             return refusal.answer(operation.family)
 

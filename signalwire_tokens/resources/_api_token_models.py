@@ -1,7 +1,5 @@
-"""Request and result classes: frozen, slotted attrs classes that check every documented limit on creation.
-
-The API token models live here, with the batch outcomes re-exported; the channel token families (chat, PubSub) live in
-``_channel_models``."""
+"""The API token family's requests and results (compatibility and platform APIs alike): frozen, slotted attrs
+classes that check every documented limit on creation."""
 
 from __future__ import annotations
 
@@ -11,16 +9,11 @@ from typing import Any
 
 import attrs
 
-# Re-exported: the batch outcomes are results like the others, and callers import them from here.
-from ._batch_item import BatchFailure, BatchItem, BatchSuccess
-from ._errors import InvalidRequestError
-from ._validate import check_str, check_uuid, mask
+from .._errors import InvalidRequestError
+from .._validate import check_str, check_uuid, mask
 
 __all__ = [
     "ApiToken",
-    "BatchFailure",
-    "BatchItem",
-    "BatchSuccess",
     "CreateApiTokenRequest",
     "Permission",
     "UpdateApiTokenRequest",

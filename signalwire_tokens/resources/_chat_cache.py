@@ -18,9 +18,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
+from .._errors import InvalidRequestError
+from .._validate import check_int, check_seconds
 from ._channel_models import ChannelPermissions, ChannelsInput
-from ._errors import InvalidRequestError
-from ._validate import check_int, check_seconds
 
 __all__ = ["ChatTokenCache"]
 

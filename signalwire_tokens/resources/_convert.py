@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from .._errors import UnexpectedResponseError
+from .._http import Response
+from ._api_token_models import CreateApiTokenRequest, UpdateApiTokenRequest
 from ._channel_models import ChannelTokenRequest
-from ._errors import UnexpectedResponseError
-from ._http import Response
-from ._models import CreateApiTokenRequest, UpdateApiTokenRequest
 
 __all__ = ["converter", "form_fields", "make_converter", "structure_body", "unstructure_channel_request"]
 

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._batch import BatchStream, Progress
-from ._cache import ChatTokenCache
+from .._batch import BatchStream, Progress
+from .._errors import UnexpectedResponseError
+from .._http import NO_EXTENSIONS, Extensions, JsonBody, Response
 from ._channel_models import (
     ChannelsInput,
     ChannelToken,
@@ -19,13 +20,13 @@ from ._channel_models import (
     ChatTokenRequest,
     PubSubToken,
     PubSubTokenRequest,
+    as_request,
 )
+from ._chat_cache import ChatTokenCache
 from ._convert import unstructure_channel_request
-from ._errors import UnexpectedResponseError
-from ._http import NO_EXTENSIONS, Extensions, JsonBody, Response
 
 if TYPE_CHECKING:
-    from ._client import SignalWireClient
+    from .._client import SignalWireClient
 
 __all__ = ["ChannelTokens", "ChatTokens", "PubSubTokens"]
 
@@ -106,12 +107,15 @@ class ChannelTokens(Generic[RequestT, TokenT]):
         return BatchStream(
             self.mint,
             requests,
-            request_class=self._request_class,
+            as_request=self._as_request,
             concurrency=concurrency,
             max_rate=max_rate,
             progress=progress,
             ordered=ordered,
         )
+
+    def _as_request(self, item: Any) -> ChannelTokenRequest:
+        return as_request(item, self._request_class)
 
     def cache(
         self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time

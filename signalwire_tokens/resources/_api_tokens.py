@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._errors import NotFoundError, SignalWireError
+from .._http import Body, FormBody, JsonBody
+from .._validate import check_uuid
+from ._api_token_models import ApiToken, CreateApiTokenRequest, Permission, UpdateApiTokenRequest
 from ._convert import converter, form_fields, structure_body
-from ._errors import NotFoundError, SignalWireError
-from ._http import Body, FormBody, JsonBody
-from ._models import ApiToken, CreateApiTokenRequest, Permission, UpdateApiTokenRequest
-from ._validate import check_uuid
 
 if TYPE_CHECKING:
     from yarl import URL
 
-    from ._client import SignalWireClient
+    from .._client import SignalWireClient
 
 __all__ = ["ApiTokens", "ProjectTokens"]
 

@@ -3,7 +3,6 @@ every documented limit when made, and the tokens the API mints."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -11,9 +10,9 @@ from typing import Any
 
 import attrs
 
-from ._errors import InvalidRequestError
-from ._http import dump_json
-from ._validate import check_str, is_text, mask
+from .._errors import InvalidRequestError
+from .._validate import check_str, is_text, mask
+from ._json_object import MAX_JSON_OBJECT_CHARS, json_object, json_size
 
 __all__ = [
     "MAX_CHANNELS",
@@ -37,7 +36,7 @@ MAX_TTL_MINUTES = 43_200
 MAX_CHANNELS = 500
 MAX_CHANNEL_NAME = 250
 MAX_MEMBER_ID = 250
-MAX_STATE_CHARS = 2_000
+MAX_STATE_CHARS = MAX_JSON_OBJECT_CHARS
 RESERVED_CHANNEL_PREFIX = "sw_"
 
 
@@ -135,39 +134,12 @@ def _member_id(value: Any) -> str | None:
 def state_size(state: Mapping[str, Any]) -> int:
     """The size the 2,000-character limit applies to: the length of the compact JSON that is sent, in which a
     non-ASCII character counts as one."""
-    return len(_serialize_state(state))
-
-
-def _serialize_state(state: Mapping[str, Any]) -> str:
-    # The body encoder's own text: the limit is measured on exactly what is sent, where a non-ASCII character stays
-    # one character, never a six-character ``\uXXXX`` escape.
-    return dump_json(dict(state))
-
-
-def _bad_state(message: str) -> InvalidRequestError:
-    return InvalidRequestError(message, field="state")
+    return json_size(state)
 
 
 def _state(value: Any) -> Mapping[str, Any] | None:
     """A private, read-only copy of a JSON object of at most 2,000 characters as sent (see :func:`state_size`)."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise _bad_state(f"state must be a JSON object (a dict), got {type(value).__name__}")
-    if any(not isinstance(key, str) for key in value):
-        raise _bad_state("state keys must be strings")
-    try:
-        # Serialized once: the text gives both the size and the private copy.
-        serialized = _serialize_state(value)
-        if not serialized.isascii():
-            serialized.encode("utf-8")  # a lone surrogate would otherwise fail later, while the body is encoded
-    except UnicodeEncodeError:
-        raise _bad_state("state must be valid JSON text: it holds a lone surrogate (half a UTF-16 pair)") from None
-    except (TypeError, ValueError) as error:
-        raise _bad_state(f"state must be valid JSON: {error}") from None
-    if len(serialized) > MAX_STATE_CHARS:
-        raise _bad_state(f"state must be at most {MAX_STATE_CHARS} characters as JSON, got {len(serialized)}")
-    return MappingProxyType(json.loads(serialized))
+    return json_object("state", value, MAX_STATE_CHARS)
 
 
 @attrs.frozen

@@ -1,0 +1,151 @@
+"""``client.video`` of :class:`SyncSignalWireClient`: room tokens and conference tokens, blocking. Each method is
+the async resource's, with the same parameters, defaults and results, run on the client's loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from .._batch import BatchStream, Progress
+from .._http import NO_EXTENSIONS, Extensions
+from ..resources.video import (
+    ConferenceToken,
+    ConferenceTokens,
+    JoinAs,
+    MediaAllowed,
+    RoomToken,
+    RoomTokenRequest,
+    RoomTokens,
+    Video,
+)
+from ._batch import Requests, SyncBatchStream
+from ._portal import Portal
+
+__all__ = ["SyncConferenceTokens", "SyncRoomTokens", "SyncVideo"]
+
+
+class SyncRoomTokens:
+    """``client.video.room_tokens``, blocking."""
+
+    def __init__(self, portal: Portal, tokens: RoomTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(
+        self,
+        room_name: str,
+        *,
+        user_name: str | None = None,
+        permissions: Iterable[str] | None = None,
+        join_from: datetime | None = None,
+        join_until: datetime | None = None,
+        remove_at: datetime | None = None,
+        remove_after_seconds_elapsed: int | None = None,
+        join_audio_muted: bool | None = None,
+        join_video_muted: bool | None = None,
+        auto_create_room: bool | None = None,
+        enable_room_previews: bool | None = None,
+        room_display_name: str | None = None,
+        end_room_session_on_leave: bool | None = None,
+        join_as: JoinAs | None = None,
+        media_allowed: MediaAllowed | None = None,
+        room_meta: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        sync_audio_video: bool | None = None,
+    ) -> RoomToken:
+        """Mint one room token (see ``SignalWireClient``'s ``video.room_tokens.create``)."""
+        # Checked here, in the caller's thread, exactly as the async resource checks it.
+        request = RoomTokenRequest(
+            room_name=room_name,
+            user_name=user_name,
+            permissions=permissions,
+            join_from=join_from,
+            join_until=join_until,
+            remove_at=remove_at,
+            remove_after_seconds_elapsed=remove_after_seconds_elapsed,
+            join_audio_muted=join_audio_muted,
+            join_video_muted=join_video_muted,
+            auto_create_room=auto_create_room,
+            enable_room_previews=enable_room_previews,
+            room_display_name=room_display_name,
+            end_room_session_on_leave=end_room_session_on_leave,
+            join_as=join_as,
+            media_allowed=media_allowed,
+            room_meta=room_meta,
+            meta=meta,
+            sync_audio_video=sync_audio_video,
+        )
+        return self._portal.run(self._tokens.mint, request)
+
+    def mint(self, request: RoomTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> RoomToken:
+        """Mint the token a prepared request describes."""
+        return self._portal.run(self._tokens.mint, request, extensions)
+
+    def create_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> SyncBatchStream[RoomToken]:
+        """Mint many room tokens (:class:`RoomTokenRequest` s or dicts of their fields), as the async client's
+        ``create_many`` does; the input is pulled lazily, in the iterating thread."""
+
+        def start(source: Requests) -> BatchStream[RoomToken]:
+            return self._tokens.create_many(
+                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
+            )
+
+        return SyncBatchStream(self._portal, start, requests)
+
+
+async def _next_token(pages: AsyncIterator[ConferenceToken]) -> ConferenceToken | None:
+    try:
+        return await pages.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+class SyncConferenceTokens:
+    """``client.video.conference_tokens``, blocking."""
+
+    def __init__(self, portal: Portal, tokens: ConferenceTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def list(self, conference_id: str, *, page_size: int = 50) -> Iterator[ConferenceToken]:
+        """Every token of a conference, a page at a time as the iteration reaches it (see ``SignalWireClient``'s
+        ``video.conference_tokens.list``). The arguments are checked at the call; leaving the ``for`` early closes
+        the listing on the client's loop."""
+        return self._iterate(self._tokens.list(conference_id, page_size=page_size))
+
+    def _iterate(self, pages: AsyncIterator[ConferenceToken]) -> Iterator[ConferenceToken]:
+        try:
+            while (token := self._portal.run(_next_token, pages)) is not None:
+                yield token
+        finally:
+            aclose = getattr(pages, "aclose", None)
+            if aclose is not None and not self._portal.closed:
+                self._portal.run(aclose)
+
+    def get(self, token_id: str) -> ConferenceToken:
+        """One conference token, by its ID."""
+        return self._portal.run(self._tokens.get, token_id)
+
+    def reset(self, token_id: str) -> ConferenceToken:
+        """Give a conference token a new value, and return it; not repeated after an unknown outcome."""
+        return self._portal.run(self._tokens.reset, token_id)
+
+
+class SyncVideo:
+    """``client.video``, blocking: ``room_tokens`` and ``conference_tokens``."""
+
+    room_tokens: SyncRoomTokens
+    conference_tokens: SyncConferenceTokens
+
+    def __init__(self, portal: Portal, video: Video) -> None:
+        self.room_tokens = SyncRoomTokens(portal, video.room_tokens)
+        self.conference_tokens = SyncConferenceTokens(portal, video.conference_tokens)

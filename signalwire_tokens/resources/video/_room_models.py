@@ -1,0 +1,265 @@
+"""Room tokens (``POST /api/video/room_tokens``): the request, checked against every limit of
+``Video.CreateRoomTokenRequest`` when made, and the token the API mints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import attrs
+
+from ..._errors import InvalidRequestError
+from ..._validate import check_str, mask
+from .._json_object import MAX_JSON_OBJECT_CHARS, json_object
+
+__all__ = [
+    "MAX_REMOVE_AFTER_SECONDS",
+    "MAX_ROOM_DISPLAY_NAME",
+    "MAX_ROOM_NAME",
+    "MAX_USER_NAME",
+    "ROOM_NAME_PATTERN",
+    "ROOM_TOKEN_PERMISSIONS",
+    "JoinAs",
+    "MediaAllowed",
+    "RoomToken",
+    "RoomTokenRequest",
+    "as_room_request",
+]
+
+MAX_ROOM_NAME = 100
+MAX_USER_NAME = 100
+MAX_ROOM_DISPLAY_NAME = 200
+MAX_REMOVE_AFTER_SECONDS = 200_000
+ROOM_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+#: ``Video.RoomTokenPermission``, the spec's enum, in its order.
+ROOM_TOKEN_PERMISSIONS = (
+    "room.member.audio_mute",
+    "room.member.audio_unmute",
+    "room.member.video_mute",
+    "room.member.video_unmute",
+    "room.member.deaf",
+    "room.member.undeaf",
+    "room.member.set_input_volume",
+    "room.member.set_output_volume",
+    "room.member.set_input_sensitivity",
+    "room.member.set_position",
+    "room.member.set_meta",
+    "room.member.raisehand",
+    "room.member.lowerhand",
+    "room.member.remove",
+    "room.member.promote",
+    "room.member.demote",
+    "room.hide_video_muted",
+    "room.list_available_layouts",
+    "room.lock",
+    "room.playback",
+    "room.playback_seek",
+    "room.prioritize_handraise",
+    "room.recording",
+    "room.set_layout",
+    "room.set_position",
+    "room.set_meta",
+    "room.show_video_muted",
+    "room.stream",
+    "room.unlock",
+    "room.self.audio_mute",
+    "room.self.audio_unmute",
+    "room.self.video_mute",
+    "room.self.video_unmute",
+    "room.self.deaf",
+    "room.self.undeaf",
+    "room.self.set_input_volume",
+    "room.self.set_output_volume",
+    "room.self.set_input_sensitivity",
+    "room.self.set_position",
+    "room.self.set_meta",
+    "room.self.raisehand",
+    "room.self.lowerhand",
+    "room.self.screenshare",
+    "room.self.additional_source",
+)
+_PERMISSIONS = frozenset(ROOM_TOKEN_PERMISSIONS)
+#: ``Video.JoinAsType`` and ``Video.MediaAllowedType``.
+JoinAs = Literal["member", "audience"]
+MediaAllowed = Literal["all", "video-only", "audio-only"]
+_JOIN_AS = ("member", "audience")
+_MEDIA_ALLOWED = ("all", "video-only", "audio-only")
+
+
+def _room_name(value: Any) -> str:
+    name = check_str("room_name", value, min_length=1, max_length=MAX_ROOM_NAME)
+    if not ROOM_NAME_PATTERN.fullmatch(name):
+        shown = repr(name[:40])
+        raise InvalidRequestError(f"room_name may hold only A-Z, a-z, 0-9, _ and -, got {shown}", field="room_name")
+    return name
+
+
+def _text(maximum: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            check_str(attribute.name, value, max_length=maximum)
+
+    return check
+
+
+def _permissions(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidRequestError(
+            "permissions must be a list of room permissions such as 'room.self.audio_mute',"
+            f" got {type(value).__name__}",
+            field="permissions",
+        )
+    names = tuple(value)
+    for name in names:
+        if not isinstance(name, str) or name not in _PERMISSIONS:
+            raise InvalidRequestError(
+                f"unknown room permission {name!r}; valid permissions are: {', '.join(ROOM_TOKEN_PERMISSIONS)}",
+                field="permissions",
+            )
+    return names
+
+
+def _moment(name: str, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            # RFC 3339's "Z" is UTC; Python 3.10's fromisoformat only reads "+00:00".
+            value = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" and value else value)
+        except ValueError:
+            raise InvalidRequestError(
+                f"{name} must be an RFC 3339 date and time such as '2026-01-01T09:00:00+00:00', got {value[:40]!r}",
+                field=name,
+            ) from None
+    if not isinstance(value, datetime):
+        raise InvalidRequestError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRequestError(
+            f"{name} must be an aware datetime (a naive one has no time zone: which moment is meant is unknown)",
+            field=name,
+        )
+    return value
+
+
+def _join_from(value: Any) -> datetime | None:
+    return _moment("join_from", value)
+
+
+def _join_until(value: Any) -> datetime | None:
+    return _moment("join_until", value)
+
+
+def _remove_at(value: Any) -> datetime | None:
+    return _moment("remove_at", value)
+
+
+def _remove_after(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REMOVE_AFTER_SECONDS:
+        raise InvalidRequestError(
+            f"remove_after_seconds_elapsed must be an int number of seconds in 1..{MAX_REMOVE_AFTER_SECONDS},"
+            f" got {value!r}",
+            field="remove_after_seconds_elapsed",
+        )
+    return value
+
+
+def _flag(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidRequestError(f"{attribute.name} must be True or False, got {value!r}", field=attribute.name)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value not in choices:
+            name = attribute.name
+            raise InvalidRequestError(f"{name} must be one of {', '.join(choices)}, got {value!r}", field=name)
+
+    return check
+
+
+def _room_meta(value: Any) -> Mapping[str, Any] | None:
+    return json_object("room_meta", value, MAX_JSON_OBJECT_CHARS)
+
+
+def _member_meta(value: Any) -> Mapping[str, Any] | None:
+    return json_object("meta", value, MAX_JSON_OBJECT_CHARS)
+
+
+@attrs.frozen
+class RoomTokenRequest:
+    """One room token to mint: every field of ``Video.CreateRoomTokenRequest``, checked against every documented limit
+    when made (each failure an :class:`InvalidRequestError` whose ``field`` names the field). A field left None is
+    not sent, and the API applies its documented default."""
+
+    room_name: str = attrs.field(converter=_room_name)
+    user_name: str | None = attrs.field(default=None, validator=_text(MAX_USER_NAME))
+    permissions: tuple[str, ...] | None = attrs.field(default=None, converter=_permissions)
+    #: Aware datetimes (or RFC 3339 strings with an offset); sent as RFC 3339 in UTC.
+    join_from: datetime | None = attrs.field(default=None, converter=_join_from)
+    join_until: datetime | None = attrs.field(default=None, converter=_join_until)
+    remove_at: datetime | None = attrs.field(default=None, converter=_remove_at)
+    remove_after_seconds_elapsed: int | None = attrs.field(default=None, converter=_remove_after)
+    join_audio_muted: bool | None = attrs.field(default=None, validator=_flag)
+    join_video_muted: bool | None = attrs.field(default=None, validator=_flag)
+    auto_create_room: bool | None = attrs.field(default=None, validator=_flag)
+    enable_room_previews: bool | None = attrs.field(default=None, validator=_flag)
+    room_display_name: str | None = attrs.field(default=None, validator=_text(MAX_ROOM_DISPLAY_NAME))
+    end_room_session_on_leave: bool | None = attrs.field(default=None, validator=_flag)
+    join_as: JoinAs | None = attrs.field(default=None, validator=_choice(_JOIN_AS))
+    media_allowed: MediaAllowed | None = attrs.field(default=None, validator=_choice(_MEDIA_ALLOWED))
+    room_meta: Mapping[str, Any] | None = attrs.field(default=None, converter=_room_meta, hash=False)
+    meta: Mapping[str, Any] | None = attrs.field(default=None, converter=_member_meta, hash=False)
+    sync_audio_video: bool | None = attrs.field(default=None, validator=_flag)
+
+    def to_json(self) -> dict[str, Any]:
+        """The request body: the fields that are set, datetimes as RFC 3339 in UTC (``2026-01-01T09:00:00+00:00``)."""
+        data: dict[str, Any] = {}
+        for field in _FIELDS:
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                value = value.astimezone(timezone.utc).isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[field] = value
+        return data
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(RoomTokenRequest))
+_FIELD_SET = frozenset(_FIELDS)
+
+
+def as_room_request(item: Any) -> RoomTokenRequest:
+    """A batch item as a room token request: a :class:`RoomTokenRequest` as it is, or a dict of its fields; anything
+    else is an :class:`InvalidRequestError` naming the field."""
+    if isinstance(item, RoomTokenRequest):
+        return item
+    if isinstance(item, Mapping):
+        unknown = sorted(map(str, set(item) - _FIELD_SET))
+        if unknown:
+            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
+        if "room_name" not in item:
+            raise InvalidRequestError("a batch item needs 'room_name'", field="room_name")
+        return RoomTokenRequest(**item)
+    raise InvalidRequestError(
+        f"a batch item must be a RoomTokenRequest or a dict of its fields, not {type(item).__name__}"
+    )
+
+
+@attrs.frozen
+class RoomToken:
+    """A minted room token. ``token`` is the JWT (a secret: the repr shows only its ends); ``room_name`` and
+    ``user_name`` are as requested (``user_name`` None: the API gives each join a random name)."""
+
+    token: str = attrs.field(repr=mask)
+    room_name: str
+    user_name: str | None
