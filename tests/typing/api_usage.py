@@ -242,6 +242,8 @@ def readme_sync_client() -> None:
         print(chat.member_id, chat.expires_at)
         token = client.api_tokens.create(name="ci-bot", permissions=["chat"])
         client.api_tokens.delete(token.id)
+        room = client.video.room_tokens.create(room_name="standup", user_name="Alice")  # client.video, as async
+        print(room.room_name, room.user_name)
         requests = (
             ChatTokenRequest(ttl=60, channels={"lobby": {"read": True}}, member_id=f"user-{n}") for n in range(3)
         )
