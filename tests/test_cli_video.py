@@ -92,6 +92,19 @@ def test_conference_tokens_are_listed_read_and_reset(
     assert code == 2 and "token_id" in err
 
 
+def test_a_listing_cut_off_by_its_reader_stops_quietly(space: ThreadedFake) -> None:
+    conference = space.call(space.fake.add_conference, 500)
+    command = [*COMMAND, "conference-token", "list", conference, "--page-size", "10"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(space)) as listing:
+        assert listing.stdout is not None and listing.stderr is not None
+        first = json.loads(listing.stdout.readline())
+        listing.stdout.close()  # as `| head -1` does once it has its line
+        assert listing.wait(timeout=60) == 141, "SIGPIPE's status, as cat cut off by head"
+        assert listing.stderr.read() == b"", "no traceback, no '[Errno 32] Broken pipe'"
+    assert first["name"] == "Token 1"
+    assert len(space.fake.requests) < 50, "it stopped listing"
+
+
 def test_a_room_batch_writes_every_row_in_order_to_an_owner_only_file(space: ThreadedFake, tmp_path: Path) -> None:
     source, out = tmp_path / "people.csv", tmp_path / "rooms.jsonl"
     source.write_text(

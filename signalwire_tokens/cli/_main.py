@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,9 @@ from ._batch_run import FAILED, OK, USAGE, run_batch
 from ._credentials import UsageError, make_client
 from ._parser import build_parser
 from ._video_commands import conference_token, room_token_create
+
+#: The status of a process that SIGPIPE ended (128 + 13), what a shell reports for `cat` cut off by `head`.
+SIGPIPE_STATUS = 141
 
 __all__ = ["main"]
 
@@ -79,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly as cat does, with SIGPIPE's status; stdout goes to
+        # devnull so that the interpreter's own flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_STATUS
     except (UsageError, InvalidRequestError, OSError) as error:  # bad input, options or files
         print(f"signalwire-tokens: {error}", file=sys.stderr)
         return USAGE
