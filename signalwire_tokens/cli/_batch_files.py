@@ -103,10 +103,14 @@ def scan_output(path: str) -> tuple[LineSet, int] | None:
                 raise UsageError(_not_an_output(path, number, "an unfinished line, and no result line before it"))
             line = _result_line(raw)
             if line is None:
-                raise UsageError(_not_an_output(path, number, "not a result line"))
+                raise UsageError(_not_an_output(path, number, RESULT_SHAPE))
             done.add(line)
             whole += len(raw)
     return done, whole
+
+
+#: What a result line looks like, for the message about a line that is not one.
+RESULT_SHAPE = 'not JSON like {"line": N, "token": ...} or {"line": N, "error": ...}'
 
 
 def _not_an_output(path: str, number: int, why: str) -> str:
