@@ -43,9 +43,13 @@ class RateLimiter(Protocol):
     ``observer.waited(request, seconds)``: the client's telemetry shows it on the call's span.
     """
 
-    async def acquire(self, request: Request) -> None: ...
+    async def acquire(self, request: Request) -> None:
+        """Wait until ``request`` may start (see the class's docstring for the errors)."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release what the limiter holds (connections); the client calls it when it closes."""
+        ...
 
 
 def deadline_error(request: Request, wait: float, window: str) -> DeadlineExceededError:

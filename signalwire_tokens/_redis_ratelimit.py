@@ -187,6 +187,7 @@ class RedisRateLimit:
         return state.bucket
 
     async def acquire(self, request: Request) -> None:
+        """Wait until ``request`` may start: take a place in the shared window, sleeping while it is full."""
         redis_key = self.redis_key
         if redis_key is None:
             raise InvalidRequestError(

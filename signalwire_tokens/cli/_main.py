@@ -78,6 +78,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``signalwire-tokens`` command line on ``argv`` (default: the process's arguments) and return its
+    exit status: 0 done, 1 the API refused, 2 usage or input errors, 130 interrupted, 141 output cut off."""
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))
