@@ -212,6 +212,15 @@ async def test_an_integral_float_ttl_is_an_integer_as_in_json_schema(each_fake: 
     assert_request_matches_spec(each_fake.requests[-1])  # the spec agrees
 
 
+async def test_an_integral_float_room_removal_delay_is_an_integer_too(each_fake: FakeSignalWire) -> None:
+    # Found by schemathesis: {"remove_after_seconds_elapsed": 266.0} is valid against the spec, and was refused.
+    body = JsonBody({"room_name": "r", "remove_after_seconds_elapsed": 266.0})
+    response = await send_raw(each_fake, "POST", ROOM_TOKENS, body)
+    assert response.status == 200
+    assert_request_matches_spec(each_fake.requests[-1])
+    assert each_fake.room_tokens_minted == 1
+
+
 async def test_a_fractional_ttl_is_refused_as_the_spec_refuses_it(each_fake: FakeSignalWire) -> None:
     response = await send_raw(each_fake, "POST", CHAT_TOKENS, JsonBody({"ttl": 60.5, "channels": {"c": READ}}))
     assert (response.status, attribute_of(response.json())) == (422, "ttl")

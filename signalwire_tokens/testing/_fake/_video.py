@@ -98,6 +98,8 @@ def _check_room_request(data: dict[str, Any]) -> None:
     if not isinstance(permissions, list) or any(p not in ROOM_TOKEN_PERMISSIONS for p in permissions):
         raise invalid("permissions", "permissions must be a list of room token permissions")
     seconds = data.get("remove_after_seconds_elapsed", 1)
+    if isinstance(seconds, float) and seconds.is_integer():  # JSON Schema 2020-12 counts 266.0 as an integer
+        seconds = int(seconds)
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_REMOVE_AFTER_SECONDS:
         raise invalid("remove_after_seconds_elapsed", f"must be an integer in 1..{MAX_REMOVE_AFTER_SECONDS}")
     for name in _FLAGS:
