@@ -12,7 +12,7 @@ from yarl import URL
 from .._budget import TokenBucket
 from .._client import SignalWireClient
 from .._errors import InvalidRequestError
-from .._http import NO_EXTENSIONS, Body, Extensions, Middleware, Response, Transport
+from .._http import NO_EXTENSIONS, PROJECT_BASIC, Body, Extensions, Middleware, Response, Security, Transport
 from .._ratelimit import RateLimiter
 from .._retry import RetryPolicy
 from ..resources._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
@@ -171,10 +171,18 @@ class SyncSignalWireClient:
         body: Body = None,
         idempotent: bool = True,
         extensions: Extensions = NO_EXTENSIONS,
+        security: Security = PROJECT_BASIC,
     ) -> Response:
         """Run one call through the chain and return its response (another endpoint of the client's origin)."""
         return self._portal.run(
-            self._client.send, method, url, operation, body=body, idempotent=idempotent, extensions=extensions
+            self._client.send,
+            method,
+            url,
+            operation,
+            body=body,
+            idempotent=idempotent,
+            extensions=extensions,
+            security=security,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
