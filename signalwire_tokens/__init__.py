@@ -32,7 +32,7 @@ from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request,
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
-from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient
+from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient, SyncSubscriberTokenCache
 from ._version import __version__
 from .resources import (
     ApiToken,
@@ -114,6 +114,7 @@ __all__ = [
     "SyncBatchStream",
     "SyncChatTokenCache",
     "SyncSignalWireClient",
+    "SyncSubscriberTokenCache",
     "TokenBucket",
     "Transport",
     "TransportError",
