@@ -153,3 +153,25 @@ def test_subscriber_token_batch_reports_every_bad_row_before_minting(space: Thre
     assert "subscribers.jsonl:1: field 'reference'" in done.stderr
     assert "subscribers.jsonl:2: field 'scope'" in done.stderr
     assert space.fake.requests == []
+
+
+def test_a_batch_takes_an_application_for_rows_without_one_and_reads_expiries(
+    space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    application = "123e4567-e89b-12d3-a456-426614174000"
+    source = tmp_path / "subscribers.jsonl"
+    source.write_text(
+        json.dumps({"reference": "a", "expire_at": 1924992000})
+        + "\n"
+        + json.dumps({"reference": "b", "expire_at": "1924992000.5"})
+        + "\n"
+    )
+    out = tmp_path / "sats.jsonl"
+    argv = ["subscriber-token", "batch", "--input", str(source), "--output", str(out), "--application-id", application]
+    code, _, err = run(capsys, *argv, *creds)
+    assert code == 0, err
+    assert [line["expires_at"] for line in results(out)] == ["2031-01-01T00:00:00+00:00"] * 2
+    assert all(r.json()["application_id"] == application for r in space.fake.requests)
+    source.write_text(json.dumps({"reference": "c", "expire_at": "next tuesday"}) + "\n")
+    code, _, err = run(capsys, *argv[:-2], *creds)
+    assert code == 2 and "field 'expire_at'" in err
