@@ -1,5 +1,5 @@
 """An asyncio client for SignalWire's token APIs: API tokens (compatibility and platform APIs), chat and PubSub
-tokens, video room and conference tokens."""
+tokens, video room and conference tokens, Call Fabric tokens."""
 
 import logging
 
@@ -28,11 +28,11 @@ from ._errors import (
     UnexpectedResponseError,
     UnprocessableEntityError,
 )
-from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Transport
+from ._http import Extensions, FormBody, Handler, JsonBody, Middleware, Request, Response, Security, Transport
 from ._ratelimit import LocalRateLimit, RateLimiter
 from ._redis_ratelimit import RedisRateLimit
 from ._retry import RetryPolicy
-from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient
+from ._sync import SyncBatchStream, SyncChatTokenCache, SyncSignalWireClient, SyncSubscriberTokenCache
 from ._version import __version__
 from .resources import (
     ApiToken,
@@ -42,11 +42,17 @@ from .resources import (
     ChatToken,
     ChatTokenCache,
     ChatTokenRequest,
+    EmbedToken,
+    GuestToken,
+    InviteToken,
     Permission,
     PubSubToken,
     PubSubTokenRequest,
     RoomToken,
     RoomTokenRequest,
+    SubscriberToken,
+    SubscriberTokenCache,
+    SubscriberTokenRequest,
 )
 from .resources.video import ConferenceToken
 
@@ -71,11 +77,14 @@ __all__ = [
     "ConnectTimeoutError",
     "ConnectionLostError",
     "DeadlineExceededError",
+    "EmbedToken",
     "ErrorDetail",
     "Extensions",
     "FormBody",
+    "GuestToken",
     "Handler",
     "InvalidRequestError",
+    "InviteToken",
     "JsonBody",
     "LocalRateLimit",
     "Middleware",
@@ -91,6 +100,7 @@ __all__ = [
     "Request",
     "RequestTimeoutError",
     "Response",
+    "Security",
     "RetryBudget",
     "RoomToken",
     "RoomTokenRequest",
@@ -98,9 +108,13 @@ __all__ = [
     "ServerError",
     "SignalWireClient",
     "SignalWireError",
+    "SubscriberToken",
+    "SubscriberTokenCache",
+    "SubscriberTokenRequest",
     "SyncBatchStream",
     "SyncChatTokenCache",
     "SyncSignalWireClient",
+    "SyncSubscriberTokenCache",
     "TokenBucket",
     "Transport",
     "TransportError",

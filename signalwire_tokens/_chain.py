@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlencode
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._errors import InvalidRequestError
@@ -61,8 +62,10 @@ class EncodeBody(RequestTransform):
 
 @attrs.frozen(repr=False)
 class Credentials(RequestTransform):
-    """The chain's last link before the transport: adds HTTP Basic credentials to a request for the client's own
-    origin (scheme, host and port) and refuses any other, so no middleware, of either kind, can send them elsewhere.
+    """The chain's last link before the transport: adds the credentials a request's operation takes
+    (``request.security``: the project's HTTP Basic credentials, none, or a subscriber's token as Bearer) to a
+    request for the client's own origin (scheme, host and port) and refuses any other, whatever its credentials, so
+    no middleware, of either kind, can send them elsewhere.
 
     The header is built here rather than with aiohttp's ``BasicAuth`` (deprecated in 3.14), so every transport gets
     the same bytes.
@@ -90,7 +93,18 @@ class Credentials(RequestTransform):
                 )
             if len(self._checked) < 1024:
                 self._checked.add(url)
-        return request.replace(headers=self._headers.add(request.headers, "Authorization", self._header))
+        security = request.security
+        if security.scheme == "basic":
+            return request.replace(headers=self._headers.add(request.headers, "Authorization", self._header))
+        if security.bearer is not None:
+            # Not through the header cache: a subscriber's token is kept by nothing once its call is over.
+            return request.replace(headers=add_header(request.headers, "Authorization", f"Bearer {security.bearer}"))
+        # No credentials: no Authorization header at all, whatever a middleware above may have added.
+        if "Authorization" not in request.headers:
+            return request
+        headers = CIMultiDict(request.headers)
+        del headers["Authorization"]
+        return request.replace(headers=CIMultiDictProxy(headers))
 
     def __repr__(self) -> str:
         return f"Credentials(origin={str(self.origin)!r}, header='Basic ***')"

@@ -17,7 +17,7 @@ from ._budget import TokenBucket
 from ._chain import Credentials, EncodeBody, build_chain
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
-from ._http import NO_EXTENSIONS, Body, Extensions, Middleware, Request, Response, Transport
+from ._http import NO_EXTENSIONS, PROJECT_BASIC, Body, Extensions, Middleware, Request, Response, Security, Transport
 from ._options import check_middlewares, check_rate_limit, check_telemetry, check_transport
 from ._pacing import pace
 from ._ratelimit import RateLimiter, RateLimitGate
@@ -26,7 +26,7 @@ from ._retry_middleware import RetryMiddleware
 from ._transport import AiohttpTransport
 from ._validate import check_int, check_seconds
 from ._version import __version__
-from .resources import ApiTokens, ChatTokens, ProjectTokens, PubSubTokens, Video
+from .resources import ApiTokens, ChatTokens, Fabric, ProjectTokens, PubSubTokens, Video
 from .telemetry import Telemetry
 
 __all__ = ["SignalWireClient"]
@@ -74,6 +74,8 @@ class SignalWireClient:
     pubsub_tokens: PubSubTokens
     #: ``video.room_tokens`` and ``video.conference_tokens``.
     video: Video
+    #: ``fabric.subscriber_tokens``, ``guest_tokens``, ``embed_tokens`` and ``invite_tokens`` (Call Fabric).
+    fabric: Fabric
 
     def __init__(
         self,
@@ -153,6 +155,7 @@ class SignalWireClient:
         self.chat_tokens = ChatTokens(self)
         self.pubsub_tokens = PubSubTokens(self)
         self.video = Video(self)
+        self.fabric = Fabric(self)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> SignalWireClient:
@@ -187,14 +190,18 @@ class SignalWireClient:
         body: Body = None,
         idempotent: bool = True,
         extensions: Extensions = NO_EXTENSIONS,
+        security: Security = PROJECT_BASIC,
     ) -> Awaitable[Response]:
         """Run one call through the chain (await the result); the resources use this, and so can a user for
-        another endpoint of the same origin. A plain function returning the chain's awaitable: one coroutine less
+        another endpoint of the same origin. ``security`` is the credentials the operation takes (the project's Basic
+        by default), added at the last hop. A plain function returning the chain's awaitable: one coroutine less
         per call."""
         if self._closed or (self._parent is not None and self._parent._closed):
             raise RuntimeError("the SignalWireClient is closed")
         return self._handler(
-            Request(method, url, operation, idempotent, self._headers, body, 1, None, self.timeout, extensions)
+            Request(
+                method, url, operation, idempotent, self._headers, body, 1, None, self.timeout, extensions, security
+            )
         )
 
     @property

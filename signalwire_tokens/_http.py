@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -26,6 +26,7 @@ __all__ = [
     "Middleware",
     "Request",
     "Response",
+    "Security",
     "Transport",
 ]
 
@@ -118,6 +119,36 @@ class Extensions:
 NO_EXTENSIONS = Extensions()
 
 
+def _masked(secret: str | None) -> str:
+    return "None" if secret is None else "'***'"
+
+
+@attrs.frozen
+class Security:
+    """Which credentials a request carries: its operation's ``security`` in the spec, stated where the operation is
+    defined and read by the chain's last link (nothing is inferred from the URL). ``"basic"``: the project's Basic
+    credentials (every operation but two); ``"none"``: no ``Authorization`` header at all (``security: [{}]``);
+    ``"bearer"``: ``Authorization: Bearer <bearer>``, a subscriber's access token (``SignalWireBearerAuth``), and
+    never the project's credentials. The bearer token is a secret: the repr never shows it."""
+
+    scheme: Literal["basic", "none", "bearer"] = "basic"
+    bearer: str | None = attrs.field(default=None, repr=_masked)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.scheme == "bearer") != (self.bearer is not None) or self.scheme not in ("basic", "none", "bearer"):
+            raise ValueError("Security: a bearer token goes with the 'bearer' scheme, and only with it")
+
+    @classmethod
+    def bearer_token(cls, token: str) -> Security:
+        return cls("bearer", token)
+
+
+#: The project's Basic credentials: the spec's default security.
+PROJECT_BASIC = Security()
+#: No credentials at all (``security: [{}]``).
+NO_CREDENTIALS = Security("none")
+
+
 @attrs.frozen
 class Request:
     """One call to the API, as it travels down the middleware chain.
@@ -140,6 +171,8 @@ class Request:
     timeout: float | None = None
     #: Facts of this call for the layers below (a batch's flow control), carried here rather than in ambient state.
     extensions: Extensions = NO_EXTENSIONS
+    #: The credentials this request's operation takes, added at the last hop (the project's Basic by default).
+    security: Security = PROJECT_BASIC
 
     def replace(
         self,
@@ -163,6 +196,7 @@ class Request:
             self.deadline if deadline is None else deadline,
             self.timeout,
             self.extensions if extensions is None else extensions,
+            self.security,
         )
 
     def with_header(self, name: str, value: str) -> Request:

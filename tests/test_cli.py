@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -436,6 +437,9 @@ def test_the_readme_command_lines_run(
     (tmp_path / "attendees.csv").write_text("user_name,join_as\nalice,member\nbob,audience\n")
     conference_id = space.call(space.fake.add_conference, 2)
     placeholders = {"CONFERENCE_ID": conference_id, "CONFERENCE_TOKEN_ID": next(iter(space.fake.conference_tokens))}
+    placeholders["ADDRESS_ID"] = space.call(space.fake.fabric.add_address)
+    (tmp_path / "subscribers.csv").write_text("reference,first_name\nada@example.com,Ada\nbob@example.com,Bob\n")
+    monkeypatch.setenv("ALICE_PASSWORD", "correct-horse-battery")
     monkeypatch.chdir(tmp_path)
     token_id = None
     ran = []
@@ -453,8 +457,13 @@ def test_the_readme_command_lines_run(
         assert code == 0, line
         if argv[1:3] == ["api-token", "create"]:
             token_id = json.loads(out)["id"]
+        if argv[1:3] == ["subscriber-token", "create"]:
+            # What the next lines read: the refresh token on standard input, the SAT in the environment.
+            monkeypatch.setattr("sys.stdin", io.StringIO(json.loads(out)["refresh_token"] + "\n"))
+            monkeypatch.setenv("SIGNALWIRE_SUBSCRIBER_TOKEN", json.loads(out)["token"])
         ran.append(argv[1])
-    assert len(ran) == 12
+    assert len(ran) == 17
+    assert len((tmp_path / "sats.jsonl").read_text().splitlines()) == 2
     assert len((tmp_path / "tokens.jsonl").read_text().splitlines()) == 2
     assert len((tmp_path / "room-tokens.jsonl").read_text().splitlines()) == 2
     assert space.fake.room_tokens_minted == 3 and space.fake.conference_token_resets == 1

@@ -40,6 +40,11 @@ SERVED = {
     "video_list_conference_tokens": "video.conference_tokens.list",
     "video_get_conference_token": "video.conference_tokens.get",
     "video_reset_conference_token": "video.conference_tokens.reset",
+    "fabric_create_subscriber_token": "fabric.subscriber_tokens.create",
+    "fabric_refresh_subscriber_token": "fabric.subscriber_tokens.refresh",
+    "fabric_create_subscriber_guest_token": "fabric.guest_tokens.create",
+    "fabric_create_guest_embed_token": "fabric.embed_tokens.create",
+    "fabric_create_subscriber_invite_token": "fabric.invite_tokens.create",
 }
 # A request of each operation that the space would accept.
 VALID: dict[str, tuple[str, str, FormBody | JsonBody | None]] = {
@@ -55,6 +60,15 @@ VALID: dict[str, tuple[str, str, FormBody | JsonBody | None]] = {
     "video.conference_tokens.list": ("GET", f"/api/video/conferences/{TOKEN_ID}/conference_tokens", None),
     "video.conference_tokens.get": ("GET", f"/api/video/conference_tokens/{TOKEN_ID}", None),
     "video.conference_tokens.reset": ("POST", f"/api/video/conference_tokens/{TOKEN_ID}/reset", None),
+    "fabric.subscriber_tokens.create": ("POST", "/api/fabric/subscribers/tokens", JsonBody({"reference": "r"})),
+    "fabric.subscriber_tokens.refresh": (
+        "POST",
+        "/api/fabric/subscribers/tokens/refresh",
+        JsonBody({"refresh_token": "eyJ.x"}),
+    ),
+    "fabric.guest_tokens.create": ("POST", "/api/fabric/guests/tokens", JsonBody({"allowed_addresses": [TOKEN_ID]})),
+    "fabric.embed_tokens.create": ("POST", "/api/fabric/embeds/tokens", JsonBody({"token": "c2c_x"})),
+    "fabric.invite_tokens.create": ("POST", "/api/fabric/subscriber/invites", JsonBody({"address_id": TOKEN_ID})),
 }
 
 

@@ -10,7 +10,7 @@ import traceback
 import pytest
 
 import signalwire_tokens
-from signalwire_tokens import RetryPolicy, SignalWireClient, SignalWireError
+from signalwire_tokens import GuestToken, RetryPolicy, SignalWireClient, SignalWireError, SubscriberToken
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN, PROJECT_ID
@@ -149,3 +149,43 @@ async def test_no_secret_leaks_from_budget_deadline_and_cli_paths(
     assert any("retry budget is exhausted" in text for text in seen)
     assert any("deadline" in text for text in seen)
     assert_clean("\n".join(seen) + capsys.readouterr().out, [])
+
+
+async def test_no_call_fabric_secret_leaks_from_results_requests_errors_or_logs(
+    fake: FakeSignalWire, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="signalwire_tokens")
+    seen: list[str] = []
+    errors: list[BaseException] = []
+    address = fake.fabric.add_address()
+    password = "correct-horse-battery-staple"
+    async with fake.client() as client:
+        sat = await client.fabric.subscriber_tokens.create("alice", password=password)
+        renewed = await client.fabric.subscriber_tokens.refresh(sat)
+        guest = await client.fabric.guest_tokens.create([address])
+        invite = await client.fabric.invite_tokens.create(address_id=address, subscriber_token=renewed.token)
+        cache = client.fabric.subscriber_tokens.cache()
+        cached = await cache.get("bob", password=password)
+        items = [item async for item in client.fabric.subscriber_tokens.create_many([{"reference": "carol"}])]
+        fake.fail(500, operation="fabric.subscriber_tokens.create", times=10)
+        fake.reset(operation="fabric.subscriber_tokens.refresh", after_processing=True)
+        fake.fail(401, operation="fabric.invite_tokens.create")
+        for call in (
+            client.fabric.subscriber_tokens.create("alice", password=password),
+            client.fabric.subscriber_tokens.refresh(renewed),
+            client.fabric.invite_tokens.create(address_id=address, subscriber_token=renewed.token),
+            client.fabric.subscriber_tokens.refresh(sat.refresh_token),
+        ):
+            try:
+                await call
+            except SignalWireError as error:
+                errors.append(error)
+        seen.extend(repr(obj) for obj in (sat, renewed, guest, invite, cache, cached, *items, *fake.requests))
+    assert len(errors) == 4
+    for failure in errors:
+        seen += [str(failure), repr(vars(failure)), "".join(traceback.format_exception(failure))]
+    seen.extend(record.getMessage() for record in caplog.records)
+    tokens: list[SubscriberToken | GuestToken] = [sat, renewed, guest, cached]
+    tokens += [item.token for item in items if item.token]
+    secrets = [password, invite.token, *(t.token for t in tokens), *(t.refresh_token for t in tokens)]
+    assert_clean("\n".join(seen), secrets)

@@ -129,7 +129,8 @@ def test_the_client_takes_the_same_parameters(sync: Any, async_: Any) -> None:
 def test_every_resource_method_has_the_same_parameters_and_a_blocking_result(space: ThreadedFake) -> None:
     sync, async_ = sync_client(space), SignalWireClient(None, space.fake.project_id, "PTx", base_url=space.fake.url)
     resources = ("api_tokens", "project_tokens", "chat_tokens", "pubsub_tokens", "video.room_tokens")
-    for resource in (*resources, "video.conference_tokens"):
+    fabric = ("fabric.subscriber_tokens", "fabric.guest_tokens", "fabric.embed_tokens", "fabric.invite_tokens")
+    for resource in (*resources, "video.conference_tokens", *fabric):
         sync_resource, async_resource = sync, async_
         for part in resource.split("."):
             sync_resource, async_resource = getattr(sync_resource, part), getattr(async_resource, part)

@@ -114,3 +114,42 @@ def test_without_opentelemetry_the_library_imports_and_runs_as_before() -> None:
     assert lines[0] == "minted 1 telemetry None"
     assert lines[1].startswith("Telemetry needs the otel extra: pip install 'signalwire-tokens[otel]'")
     assert lines[2] == "['opentelemetry']", "only the blocker itself"
+
+
+async def test_call_fabric_spans_use_the_spec_templates_count_minted_tokens_and_hold_no_secret(
+    fake: FakeSignalWire, otel: Exported
+) -> None:
+    address = fake.fabric.add_address()
+    async with fake.client(telemetry=otel.telemetry) as client:
+        sat = await client.fabric.subscriber_tokens.create("alice@example.com", password="correct-horse-battery")
+        renewed = await client.fabric.subscriber_tokens.refresh(sat)
+        guest = await client.fabric.guest_tokens.create([address])
+        embed = await client.fabric.embed_tokens.create(fake.fabric.add_click_to_call())
+        invite = await client.fabric.invite_tokens.create(address_id=address, subscriber_token=renewed.token)
+    names = [span.name for span in otel.attempts()]
+    assert names == [
+        "POST /api/fabric/subscribers/tokens",
+        "POST /api/fabric/subscribers/tokens/refresh",
+        "POST /api/fabric/guests/tokens",
+        "POST /api/fabric/embeds/tokens",
+        "POST /api/fabric/subscriber/invites",
+    ]
+    assert [span.name for span in otel.calls()] == [
+        "fabric.subscriber_tokens.create",
+        "fabric.subscriber_tokens.refresh",
+        "fabric.guest_tokens.create",
+        "fabric.embed_tokens.create",
+        "fabric.invite_tokens.create",
+    ]
+    for operation in ("subscriber_tokens.create", "subscriber_tokens.refresh", "guest_tokens.create"):
+        assert otel.total("signalwire_tokens.tokens_minted", operation=f"fabric.{operation}") == 1
+    tokens = [sat.token, sat.refresh_token, renewed.token, renewed.refresh_token, guest.token, guest.refresh_token]
+    tokens += [embed.token, invite.token]
+    # A JWE's first part is its header, the same for every token: the rest is what is secret.
+    secrets = ["correct-horse-battery", *(part for token in tokens for part in token.split(".")[1:] if part)]
+    data = otel.reader.get_metrics_data()
+    assert data is not None
+    exported = "\n".join(span.to_json() for span in otel.spans()) + data.to_json()
+    assert "Authorization" not in exported and "Bearer" not in exported
+    for secret in secrets:
+        assert secret not in exported

@@ -255,4 +255,5 @@ def test_a_request_carries_wire_facts_and_per_call_facts_only() -> None:
         "deadline",
         "timeout",
         "extensions",
+        "security",
     ]

@@ -2,6 +2,14 @@
 
 from ._batch import SyncBatchStream
 from ._client import SyncSignalWireClient
+from ._fabric import SyncSubscriberTokenCache
 from ._resources import SyncChannelTokens, SyncChatTokenCache, SyncTokenAdmin
 
-__all__ = ["SyncBatchStream", "SyncChannelTokens", "SyncChatTokenCache", "SyncSignalWireClient", "SyncTokenAdmin"]
+__all__ = [
+    "SyncBatchStream",
+    "SyncChannelTokens",
+    "SyncChatTokenCache",
+    "SyncSignalWireClient",
+    "SyncSubscriberTokenCache",
+    "SyncTokenAdmin",
+]

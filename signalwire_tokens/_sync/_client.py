@@ -12,11 +12,12 @@ from yarl import URL
 from .._budget import TokenBucket
 from .._client import SignalWireClient
 from .._errors import InvalidRequestError
-from .._http import NO_EXTENSIONS, Body, Extensions, Middleware, Response, Transport
+from .._http import NO_EXTENSIONS, PROJECT_BASIC, Body, Extensions, Middleware, Response, Security, Transport
 from .._ratelimit import RateLimiter
 from .._retry import RetryPolicy
 from ..resources._channel_models import ChatToken, ChatTokenRequest, PubSubToken, PubSubTokenRequest
 from ..telemetry import Telemetry
+from ._fabric import SyncFabric
 from ._portal import Portal
 from ._resources import SyncChannelTokens, SyncTokenAdmin
 from ._video import SyncVideo
@@ -54,6 +55,7 @@ class SyncSignalWireClient:
     chat_tokens: SyncChannelTokens[ChatTokenRequest, ChatToken]
     pubsub_tokens: SyncChannelTokens[PubSubTokenRequest, PubSubToken]
     video: SyncVideo
+    fabric: SyncFabric
 
     def __init__(
         self,
@@ -110,6 +112,7 @@ class SyncSignalWireClient:
         self.chat_tokens = SyncChannelTokens(self._portal, client.chat_tokens)
         self.pubsub_tokens = SyncChannelTokens(self._portal, client.pubsub_tokens)
         self.video = SyncVideo(self._portal, client.video)
+        self.fabric = SyncFabric(self._portal, client.fabric)
 
     def with_options(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> SyncSignalWireClient:
         """A view of this client with another ``timeout`` and/or ``retry`` policy (None: this client's), by the
@@ -171,10 +174,18 @@ class SyncSignalWireClient:
         body: Body = None,
         idempotent: bool = True,
         extensions: Extensions = NO_EXTENSIONS,
+        security: Security = PROJECT_BASIC,
     ) -> Response:
         """Run one call through the chain and return its response (another endpoint of the client's origin)."""
         return self._portal.run(
-            self._client.send, method, url, operation, body=body, idempotent=idempotent, extensions=extensions
+            self._client.send,
+            method,
+            url,
+            operation,
+            body=body,
+            idempotent=idempotent,
+            extensions=extensions,
+            security=security,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ._credentials import UsageError
 if TYPE_CHECKING:
     from .._client import SignalWireClient
 
-__all__ = ["FAMILIES", "BatchFamily", "MissingField", "parse_channel"]
+__all__ = ["BASE_FAMILIES", "BatchFamily", "MissingField", "parse_channel"]
 
 
 class MissingField(Exception):
@@ -262,8 +262,8 @@ class RoomFamily(BatchFamily):
         return [] if args.room_name is None else ["--room-name", args.room_name]
 
 
-#: Every batch command's family, by command.
-FAMILIES: Mapping[str, BatchFamily] = {
+#: The batch families defined here, by command (``._families.FAMILIES`` adds the Call Fabric one).
+BASE_FAMILIES: Mapping[str, BatchFamily] = {
     "chat-token": ChannelFamily("chat-token", "chat token", "chat_tokens"),
     "pubsub-token": ChannelFamily("pubsub-token", "PubSub token", "pubsub_tokens"),
     "room-token": RoomFamily(),

@@ -27,12 +27,13 @@ from .._errors import (
     SignalWireError,
     TransportError,
 )
-from ._batch_family import FAMILIES, BatchFamily
+from ._batch_family import BatchFamily
 from ._batch_files import STDIO, LineSet, Spool, is_file_output, open_input, open_output, same_file, scan_output
 from ._batch_input import HeaderError, InputError, RowReader
 from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
 from ._batch_summary import Tally, plural, resume_command
 from ._credentials import UsageError, make_client
+from ._families import FAMILIES
 from ._progress import Progress
 
 __all__ = ["FAILED", "OK", "USAGE", "error_json", "run_batch"]

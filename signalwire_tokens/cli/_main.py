@@ -1,5 +1,5 @@
-"""``signalwire-tokens``: API tokens, chat, PubSub and video room tokens (one or a batch), conference tokens, a fake
-space and an offline demo from the shell.
+"""``signalwire-tokens``: API tokens, chat, PubSub and video room tokens (one or a batch), conference tokens, Call
+Fabric subscriber (one or a batch), guest and invite tokens, a fake space and an offline demo from the shell.
 
 Exit codes: 0 done; 1 the API refused, or a batch had failures (with a summary); 2 usage or input errors; 130 or
 143 a batch interrupted by SIGINT or SIGTERM. Secrets are printed only where they are the requested output (a
@@ -17,9 +17,10 @@ from collections.abc import Sequence
 
 from .._errors import InvalidRequestError, SignalWireError
 from ..resources._api_token_models import ApiToken
-from ._batch_family import FAMILIES
 from ._batch_run import FAILED, OK, USAGE, run_batch
 from ._credentials import UsageError, make_client
+from ._fabric_commands import fabric_command
+from ._families import FAMILIES
 from ._parser import build_parser
 from ._video_commands import conference_token, room_token_create
 
@@ -68,6 +69,9 @@ async def _run(args: argparse.Namespace) -> int:
         return await (room_token_create(args) if args.action == "create" else run_batch(args))
     if args.command == "conference-token":
         return await conference_token(args)
+    if args.command in ("subscriber-token", "guest-token", "invite-token"):
+        is_batch = args.command == "subscriber-token" and args.action == "batch"
+        return await (run_batch(args) if is_batch else fabric_command(args))
     if args.command == "fake-space":
         from ._serve import serve
 

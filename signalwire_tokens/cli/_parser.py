@@ -10,6 +10,7 @@ from .._version import __version__
 from ..resources._api_token_models import Permission
 from ._batch_family import parse_channel
 from ._credentials import add_credential_options
+from ._fabric_commands import add_fabric_commands
 from ._video_commands import add_video_commands
 
 __all__ = ["build_parser"]
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     _channel_token_commands(commands, "chat-token", "chat token")
     _channel_token_commands(commands, "pubsub-token", "PubSub token")
     add_video_commands(commands, add_batch_parser, EXIT_CODES)
+    add_fabric_commands(commands, add_batch_parser, EXIT_CODES)
     _fake_space_commands(commands)
     commands.add_parser("demo", help="an offline tour against the embedded fake space")
     return parser

@@ -8,6 +8,8 @@ command line and the fake space, which sit above it.
 - ``_api_token_models``, ``_api_tokens``: API tokens, through the compatibility API and the platform API;
 - ``_channel_models``, ``_channel_tokens``, ``_chat_cache``: chat and PubSub tokens, and their cache;
 - ``video``: room tokens and conference tokens;
+- ``fabric``: Call Fabric tokens (subscribers, guests, invites, click-to-call) and the subscriber token cache;
+- ``_token_cache``: the machinery the token caches share;
 - ``_convert``: the library's one cattrs converter, for the models of every family.
 """
 
@@ -24,6 +26,15 @@ from ._channel_models import (
 )
 from ._channel_tokens import ChannelTokens, ChatTokens, PubSubTokens
 from ._chat_cache import ChatTokenCache
+from .fabric import (
+    EmbedToken,
+    Fabric,
+    GuestToken,
+    InviteToken,
+    SubscriberToken,
+    SubscriberTokenCache,
+    SubscriberTokenRequest,
+)
 from .video import ConferenceToken, ConferenceTokens, RoomToken, RoomTokenRequest, RoomTokens, Video
 
 __all__ = [
@@ -39,6 +50,10 @@ __all__ = [
     "ChatTokens",
     "ConferenceToken",
     "ConferenceTokens",
+    "EmbedToken",
+    "Fabric",
+    "GuestToken",
+    "InviteToken",
     "Permission",
     "ProjectTokens",
     "PubSubToken",
@@ -47,5 +62,8 @@ __all__ = [
     "RoomToken",
     "RoomTokenRequest",
     "RoomTokens",
+    "SubscriberToken",
+    "SubscriberTokenCache",
+    "SubscriberTokenRequest",
     "Video",
 ]

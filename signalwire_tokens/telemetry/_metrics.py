@@ -24,6 +24,11 @@ MINTING_OPERATIONS = frozenset(
         "project_tokens.create",
         "video.room_tokens.create",
         "video.conference_tokens.reset",
+        "fabric.subscriber_tokens.create",
+        "fabric.subscriber_tokens.refresh",
+        "fabric.guest_tokens.create",
+        "fabric.embed_tokens.create",
+        "fabric.invite_tokens.create",
     }
 )
 
@@ -51,8 +56,8 @@ class Instruments:
         self.tokens_minted = meter.create_counter(
             "signalwire_tokens.tokens_minted",
             unit="{token}",
-            description="Tokens the API created (chat, PubSub, room and API tokens; conference token resets), by"
-            " operation.",
+            description="Tokens the API created (chat, PubSub, room, API and Call Fabric tokens; conference token"
+            " resets), by operation.",
         )
         # One attribute set per operation, made once: there are a handful, and every attempt needs one.
         self._by_operation: dict[str, Attributes] = {}

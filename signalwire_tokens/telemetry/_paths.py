@@ -20,6 +20,11 @@ TEMPLATES = (
     "/api/video/conferences/{id}/conference_tokens",
     "/api/video/conference_tokens/{id}",
     "/api/video/conference_tokens/{id}/reset",
+    "/api/fabric/subscribers/tokens",
+    "/api/fabric/subscribers/tokens/refresh",
+    "/api/fabric/guests/tokens",
+    "/api/fabric/embeds/tokens",
+    "/api/fabric/subscriber/invites",
 )
 
 

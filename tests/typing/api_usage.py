@@ -17,7 +17,10 @@ from signalwire_tokens import (
     ChatTokenCache,
     ChatTokenRequest,
     ConferenceToken,
+    EmbedToken,
+    GuestToken,
     Handler,
+    InviteToken,
     Permission,
     PubSubToken,
     PubSubTokenRequest,
@@ -30,9 +33,13 @@ from signalwire_tokens import (
     RoomTokenRequest,
     SignalWireClient,
     SignalWireError,
+    SubscriberToken,
+    SubscriberTokenCache,
+    SubscriberTokenRequest,
     SyncBatchStream,
     SyncChatTokenCache,
     SyncSignalWireClient,
+    SyncSubscriberTokenCache,
     TokenBucket,
 )
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
@@ -253,6 +260,36 @@ def readme_sync_client() -> None:
         assert cache.get(ttl=60, channels={"lobby": {"read": True}}, member_id="bob").member_id == "bob"
 
 
+async def fabric() -> None:
+    async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
+        sat: SubscriberToken = await client.fabric.subscriber_tokens.create(
+            reference="alice@example.com",
+            application_id=None,
+            expire_at=datetime(2031, 1, 1, tzinfo=timezone.utc),
+            scope="sat:refresh",
+            region="us-central",
+        )
+        subscriber: str | None = sat.subscriber_id
+        renewed: SubscriberToken = await client.fabric.subscriber_tokens.refresh(sat.refresh_token)
+        again: SubscriberToken = await client.fabric.subscriber_tokens.refresh(renewed)
+        address = fake.fabric.add_address()
+        guest: GuestToken = await client.fabric.guest_tokens.create(allowed_addresses=[address], expire_at=None)
+        embed: EmbedToken = await client.fabric.embed_tokens.create(fake.fabric.add_click_to_call())
+        invite: InviteToken = await client.fabric.invite_tokens.create(
+            address_id=address, subscriber_token=again.token, expires_at=1924992000
+        )
+        expires: datetime = invite.expires_at
+        rows = [SubscriberTokenRequest("a"), {"reference": "b"}]
+        async for item in client.fabric.subscriber_tokens.create_many(rows, concurrency=8):
+            if item.ok is True:
+                minted: SubscriberToken = item.token
+                assert minted.refresh_token
+        cache: SubscriberTokenCache = client.fabric.subscriber_tokens.cache(max_entries=100)
+        cached: SubscriberToken = await cache.get(reference="alice@example.com")
+        dropped: int = cache.invalidate(reference="alice@example.com")
+        assert subscriber and guest.refresh_token and embed.token and expires.year and cached.token and dropped >= 0
+
+
 def sync_client_types() -> None:
     """The sync client's results are the async client's, blocking: the same types, streams and caches typed by
     their family."""
@@ -285,6 +322,17 @@ def sync_client_types() -> None:
             chat: ChatToken = cache.get(ttl=5, channels={"a": {"read": True}}, member_id="m")
             dropped: int = cache.invalidate(member_id="m")
             assert chat.token and dropped >= 0 and cache.hits >= 0
+        sat: SubscriberToken = client.fabric.subscriber_tokens.create("alice", first_name="Alice")
+        renewed: SubscriberToken = client.fabric.subscriber_tokens.refresh(sat)
+        sats: SyncBatchStream[SubscriberToken] = client.fabric.subscriber_tokens.create_many([{"reference": "b"}])
+        sats.close()
+        with client.fabric.subscriber_tokens.cache() as sat_cache:
+            held: SyncSubscriberTokenCache = sat_cache
+            assert held.get("alice").token and renewed.token
+        invite: InviteToken = client.fabric.invite_tokens.create(address_id="id", subscriber_token=sat.token)
+        guest: GuestToken = client.fabric.guest_tokens.create(["id"])
+        embed: EmbedToken = client.fabric.embed_tokens.create("c2c_x")
+        assert invite.token and guest.token and embed.token
         budget: TokenBucket | None = client.retry_budget
         closed: bool = client.closed
         assert api.id and pubsub.token and (budget is None or budget.available >= 0) and not closed

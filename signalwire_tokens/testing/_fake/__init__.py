@@ -18,6 +18,7 @@ from typing import Any
 from ..._client import SignalWireClient
 from ..._retry import RetryPolicy
 from ..._validate import check_int, check_seconds, mask
+from ._fabric_state import FabricSpace
 from ._faults import Chaos, Fault, SlidingWindow
 from ._memory import InMemoryServer, InMemoryTransport
 from ._recorder import RecordedRequest
@@ -25,7 +26,7 @@ from ._server import LoopbackServer
 from ._space import OperationName, Space
 from ._video import new_conference_secret
 
-__all__ = ["FakeSignalWire", "RecordedRequest"]
+__all__ = ["FabricSpace", "FakeSignalWire", "RecordedRequest"]
 
 
 async def _no_wait(_seconds: float) -> None:
@@ -142,6 +143,12 @@ class FakeSignalWire:
     @property
     def room_tokens_minted(self) -> int:
         return self._space.tokens.room_tokens_minted
+
+    @property
+    def fabric(self) -> FabricSpace:
+        """The Call Fabric side: ``subscribers``, ``add_address()``, ``add_click_to_call()``, what each minted token is
+        (``token(sat)``), ``minted`` by operation, and the ``clock`` that makes tokens expire."""
+        return self._space.tokens.fabric
 
     def add_conference(self, tokens: int = 2, *, scopes: Sequence[str] = ("room.self.audio_mute",)) -> str:
         """Add a video conference holding ``tokens`` conference tokens (named ``Token 1`` ...), and return its id,

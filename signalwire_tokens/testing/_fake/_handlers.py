@@ -24,6 +24,7 @@ from ...resources._channel_models import (
     state_size,
 )
 from ._bodies import Answer, Refusal
+from ._fabric_state import FabricSpace
 from ._jwt import ChatTokenSigner
 
 __all__ = [
@@ -60,6 +61,8 @@ class Tokens:
     #: Every conference token, by id: ``{"id", "name", "token", "scopes"}`` (``Video.ConferenceToken``).
     conference_tokens: dict[str, dict[str, Any]] = attrs.Factory(dict)
     conference_token_resets: int = 0
+    #: The Call Fabric side: subscribers, addresses, Click-to-Call tokens and the tokens minted for them.
+    fabric: FabricSpace = attrs.Factory(FabricSpace)
 
 
 Handler = Callable[[Tokens, Mapping[str, str], Any], Answer]

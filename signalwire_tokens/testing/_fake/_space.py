@@ -20,6 +20,13 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._bodies import DROP, JSON, Answer, Dropped, Family, Refusal, error_answer
+from ._fabric import (
+    create_embed_token,
+    create_guest_token,
+    create_invite_token,
+    create_subscriber_token,
+    refresh_subscriber_token,
+)
 from ._faults import FaultQueue, SlidingWindow
 from ._handlers import (
     Handler,
@@ -55,6 +62,8 @@ class Operation:
     #: content type): 400 where the operation documents one, else 422, the error it documents for invalid
     #: parameters (the platform API's project tokens document no 400).
     bad_body: int = 400
+    #: The spec's ``security``: the project's Basic credentials, none (``[{}]``), or a subscriber's SAT as Bearer.
+    security: Security = "basic"
 
 
 OperationName = Literal[
@@ -70,6 +79,11 @@ OperationName = Literal[
     "video.conference_tokens.list",
     "video.conference_tokens.get",
     "video.conference_tokens.reset",
+    "fabric.subscriber_tokens.create",
+    "fabric.subscriber_tokens.refresh",
+    "fabric.guest_tokens.create",
+    "fabric.embed_tokens.create",
+    "fabric.invite_tokens.create",
 ]
 _API_TOKENS = "/api/laml/2010-04-01/Accounts/(?P<account_sid>[^/]+)/tokens"
 _API_TOKEN = _API_TOKENS + "/(?P<token_id>[^/]+)"
@@ -77,6 +91,15 @@ _PROJECT_TOKEN = "/api/project/tokens/(?P<token_id>[^/]+)"
 _CONFERENCE_TOKENS = "/api/video/conferences/(?P<id>[^/]+)/conference_tokens"
 _CONFERENCE_TOKEN = "/api/video/conference_tokens/(?P<id>[^/]+)"
 _COMPATIBILITY, _PLATFORM = Family.COMPATIBILITY, Family.PLATFORM
+Security = Literal["basic", "none", "bearer"]
+#: The Call Fabric operations: name, path under /api/fabric/, handler, and the spec's security for each.
+_FABRIC: tuple[tuple[str, str, Handler, Security], ...] = (
+    ("subscriber_tokens.create", "subscribers/tokens", create_subscriber_token, "basic"),
+    ("subscriber_tokens.refresh", "subscribers/tokens/refresh", refresh_subscriber_token, "basic"),
+    ("guest_tokens.create", "guests/tokens", create_guest_token, "basic"),
+    ("embed_tokens.create", "embeds/tokens", create_embed_token, "none"),
+    ("invite_tokens.create", "subscriber/invites", create_invite_token, "bearer"),
+)
 
 OPERATIONS = (
     Operation("api_tokens.create", "POST", re.compile(_API_TOKENS), _COMPATIBILITY, FORM, create_api_token),
@@ -110,6 +133,10 @@ OPERATIONS = (
         _PLATFORM,
         None,
         reset_conference_token,
+    ),
+    *(
+        Operation(f"fabric.{name}", "POST", re.compile(f"/api/fabric/{path}"), _PLATFORM, JSON, handler, 422, security)
+        for name, path, handler, security in _FABRIC
     ),
 )
 
@@ -220,14 +247,19 @@ class Space:
     def _process(self, operation: Operation, params: Mapping[str, str], request: RecordedRequest) -> Answer:
         """What the API does with the request: auth, then the content type, then the operation's own checks."""
         try:
-            self._check_auth(params, request.headers)
+            self._check_auth(operation, params, request.headers)
             if operation.accepts is not None and request.content_type != operation.accepts:
                 raise Refusal(operation.bad_body, f"Expected an {operation.accepts} body")
             return operation.handler(self.tokens, params, _parse_body(operation, request.body))
         except Refusal as refusal:
             return refusal.answer(operation.family)
 
-    def _check_auth(self, params: Mapping[str, str], headers: Mapping[str, str]) -> None:
+    def _check_auth(self, operation: Operation, params: Mapping[str, str], headers: Mapping[str, str]) -> None:
+        if operation.security == "none":
+            return  # security: [{}]: anyone may call it
+        if operation.security == "bearer":
+            self.tokens.fabric.check_bearer(headers.get("Authorization", ""))
+            return
         given = headers.get("Authorization", "").encode("utf-8", "surrogatepass")
         # A compatibility path names the account too: it must be the project the credentials belong to.
         account = params.get("account_sid", self.project_id)

@@ -1,0 +1,273 @@
+"""``client.fabric`` of :class:`SyncSignalWireClient`: Call Fabric tokens and the subscriber token cache, blocking.
+Each method is the async resource's, with the same parameters, defaults and results, run on the client's loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from .._batch import BatchStream, Progress
+from .._http import NO_EXTENSIONS, Extensions
+from ..resources.fabric import (
+    EmbedToken,
+    EmbedTokens,
+    Fabric,
+    GuestToken,
+    GuestTokens,
+    InviteToken,
+    InviteTokens,
+    Region,
+    SubscriberScope,
+    SubscriberToken,
+    SubscriberTokenCache,
+    SubscriberTokenRequest,
+    SubscriberTokens,
+)
+from ._batch import Requests, SyncBatchStream
+from ._portal import Portal
+
+__all__ = ["SyncFabric", "SyncSubscriberTokenCache", "SyncSubscriberTokens"]
+
+
+class SyncSubscriberTokens:
+    """``client.fabric.subscriber_tokens``, blocking."""
+
+    def __init__(self, portal: Portal, tokens: SubscriberTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(
+        self,
+        reference: str,
+        *,
+        expire_at: datetime | float | None = None,
+        application_id: str | None = None,
+        password: str | None = None,
+        fingerprint: str | None = None,
+        scope: SubscriberScope | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        display_name: str | None = None,
+        job_title: str | None = None,
+        time_zone: str | None = None,
+        country: str | None = None,
+        region: Region | None = None,
+        company_name: str | None = None,
+    ) -> SubscriberToken:
+        """Make or update a subscriber and mint its access token (see ``SignalWireClient``'s
+        ``fabric.subscriber_tokens.create``)."""
+        # Checked here, in the caller's thread, exactly as the async resource checks it.
+        request = SubscriberTokenRequest(
+            reference=reference,
+            expire_at=expire_at,
+            application_id=application_id,
+            password=password,
+            fingerprint=fingerprint,
+            scope=scope,
+            first_name=first_name,
+            last_name=last_name,
+            display_name=display_name,
+            job_title=job_title,
+            time_zone=time_zone,
+            country=country,
+            region=region,
+            company_name=company_name,
+        )
+        return self._portal.run(self._tokens.mint, request)
+
+    def mint(self, request: SubscriberTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> SubscriberToken:
+        """Mint the token a prepared request describes."""
+        return self._portal.run(self._tokens.mint, request, extensions)
+
+    def refresh(self, refresh_token: str | SubscriberToken) -> SubscriberToken:
+        """Exchange a refresh token (or the token holding it) for a new pair; not repeated after an unknown
+        outcome (a refresh token works once)."""
+        return self._portal.run(self._tokens.refresh, refresh_token)
+
+    def create_many(
+        self,
+        requests: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 32,
+        max_rate: float | None = None,
+        progress: Progress | None = None,
+        ordered: bool = False,
+    ) -> SyncBatchStream[SubscriberToken]:
+        """Mint tokens for many subscribers (:class:`SubscriberTokenRequest` s or dicts of their fields), as the
+        async client's ``create_many`` does; the input is pulled lazily, in the iterating thread."""
+
+        def start(source: Requests) -> BatchStream[SubscriberToken]:
+            return self._tokens.create_many(
+                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
+            )
+
+        return SyncBatchStream(self._portal, start, requests)
+
+    def cache(
+        self,
+        *,
+        max_entries: int = 10_000,
+        refresh_margin: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> SyncSubscriberTokenCache:
+        """A :class:`SubscriberTokenCache` for blocking callers, closed when the client closes; its background
+        refreshes run on the client's loop, between your calls."""
+        # Made on the loop's thread: the client's registry of what to close is the loop's to touch.
+        cache = self._portal.call(
+            self._tokens.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+        )
+        return SyncSubscriberTokenCache(self._portal, cache)
+
+
+class SyncSubscriberTokenCache:
+    """A :class:`SubscriberTokenCache` for blocking callers: the same keys, margin, single flight (across threads
+    too) and refresh ahead; ``repr`` shows counts only."""
+
+    def __init__(self, portal: Portal, cache: SubscriberTokenCache) -> None:
+        self._portal = portal
+        self._cache = cache
+
+    def get(
+        self,
+        reference: str,
+        *,
+        expire_at: datetime | float | None = None,
+        application_id: str | None = None,
+        password: str | None = None,
+        fingerprint: str | None = None,
+        scope: SubscriberScope | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        display_name: str | None = None,
+        job_title: str | None = None,
+        time_zone: str | None = None,
+        country: str | None = None,
+        region: Region | None = None,
+        company_name: str | None = None,
+    ) -> SubscriberToken:
+        """The cached token for these arguments while it has more than the refresh margin left, else a new one."""
+        fields: dict[str, Any] = {
+            "expire_at": expire_at,
+            "application_id": application_id,
+            "password": password,
+            "fingerprint": fingerprint,
+            "scope": scope,
+            "first_name": first_name,
+            "last_name": last_name,
+            "display_name": display_name,
+            "job_title": job_title,
+            "time_zone": time_zone,
+            "country": country,
+            "region": region,
+            "company_name": company_name,
+        }
+        return self._portal.run(self._cache.get, reference, **fields)
+
+    def invalidate(self, *, reference: str) -> int:
+        """Drop every entry of the subscriber ``reference``; returns how many were dropped."""
+        return self._portal.call(self._cache.invalidate, reference=reference)
+
+    def close(self) -> None:
+        """Cancel the refreshes in flight and drop every token. Safe to call twice, and after the client closed."""
+        if not self._portal.closed:
+            self._portal.run(self._cache.aclose)
+
+    @property
+    def hits(self) -> int:
+        """Gets answered at once from the cache."""
+        return self._cache.hits
+
+    @property
+    def misses(self) -> int:
+        """Gets that waited for a request (their own, or one in flight)."""
+        return self._cache.misses
+
+    @property
+    def creates(self) -> int:
+        """Requests to create a token."""
+        return self._cache.creates
+
+    @property
+    def renewals(self) -> int:
+        """Requests to refresh a token with its refresh token."""
+        return self._cache.renewals
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def __repr__(self) -> str:
+        return f"Sync{self._cache!r}"
+
+    def __enter__(self) -> SyncSubscriberTokenCache:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SyncGuestTokens:
+    """``client.fabric.guest_tokens``, blocking."""
+
+    def __init__(self, portal: Portal, tokens: GuestTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(
+        self,
+        allowed_addresses: Iterable[str],
+        expire_at: datetime | float | None = None,
+        *,
+        region: Region | None = None,
+        ch: Region | None = None,
+    ) -> GuestToken:
+        """Mint a guest token for up to 10 addresses."""
+        return self._portal.run(self._tokens.create, list(allowed_addresses), expire_at, region=region, ch=ch)
+
+
+class SyncEmbedTokens:
+    """``client.fabric.embed_tokens``, blocking: no credentials are sent."""
+
+    def __init__(self, portal: Portal, tokens: EmbedTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(self, c2c_token: str) -> EmbedToken:
+        """Exchange a Click-to-Call token for a short-lived guest token."""
+        return self._portal.run(self._tokens.create, c2c_token)
+
+
+class SyncInviteTokens:
+    """``client.fabric.invite_tokens``, blocking: sent with the inviting subscriber's token as Bearer."""
+
+    def __init__(self, portal: Portal, tokens: InviteTokens) -> None:
+        self._portal = portal
+        self._tokens = tokens
+
+    def create(
+        self, *, address_id: str, subscriber_token: str, expires_at: datetime | float | None = None
+    ) -> InviteToken:
+        """Mint an invite to a subscriber's address, as the subscriber whose token ``subscriber_token`` is."""
+        return self._portal.run(
+            self._tokens.create, address_id=address_id, subscriber_token=subscriber_token, expires_at=expires_at
+        )
+
+
+class SyncFabric:
+    """``client.fabric``, blocking: ``subscriber_tokens``, ``guest_tokens``, ``embed_tokens`` and
+    ``invite_tokens``."""
+
+    subscriber_tokens: SyncSubscriberTokens
+    guest_tokens: SyncGuestTokens
+    embed_tokens: SyncEmbedTokens
+    invite_tokens: SyncInviteTokens
+
+    def __init__(self, portal: Portal, fabric: Fabric) -> None:
+        self.subscriber_tokens = SyncSubscriberTokens(portal, fabric.subscriber_tokens)
+        self.guest_tokens = SyncGuestTokens(portal, fabric.guest_tokens)
+        self.embed_tokens = SyncEmbedTokens(portal, fabric.embed_tokens)
+        self.invite_tokens = SyncInviteTokens(portal, fabric.invite_tokens)

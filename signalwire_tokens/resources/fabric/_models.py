@@ -1,0 +1,207 @@
+"""Call Fabric tokens: the subscriber token request (every field of ``SubscriberTokenRequest``, checked against every
+documented limit when made) and the tokens the five operations mint. Every token and refresh token is a secret,
+and so is a subscriber's password: a repr shows a few characters at each end at most."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+import attrs
+
+from ..._errors import InvalidRequestError
+from ..._validate import check_str, check_uuid, mask
+
+__all__ = [
+    "DEFAULT_LIFE",
+    "FINGERPRINT_PATTERN",
+    "REFRESH_TOKEN_EXTRA_LIFE",
+    "SCOPE_ONLY_LIFE",
+    "EmbedToken",
+    "GuestToken",
+    "InviteToken",
+    "Region",
+    "SubscriberScope",
+    "SubscriberToken",
+    "SubscriberTokenRequest",
+    "as_subscriber_request",
+    "unixtime",
+]
+
+#: A SAT's documented default life ("two hours from now"), and a refreshed token's.
+DEFAULT_LIFE = timedelta(hours=2)
+#: The life of a token asked with scope ``sat:refresh`` and no fingerprint, as the spec limits it.
+SCOPE_ONLY_LIFE = timedelta(seconds=60)
+#: A refresh token outlives its access token by five minutes ("valid for 2 hours and 5 minutes").
+REFRESH_TOKEN_EXTRA_LIFE = timedelta(minutes=5)
+FINGERPRINT_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+#: ``SubscriberTokenRequest.scope`` and ``region``: the spec's enums.
+SubscriberScope = Literal["sat:refresh"]
+Region = Literal["us-central"]
+_SCOPES = ("sat:refresh",)
+_REGIONS = ("us-central",)
+
+
+def unixtime(name: str, value: Any) -> int | None:
+    """An expiry as the integer unixtime the spec documents: an aware ``datetime`` or POSIX seconds (an int, or a
+    float rounded down). A naive datetime is refused: which moment it means is unknown."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidRequestError(
+                f"{name} must be an aware datetime (a naive one has no time zone: which moment is meant is unknown)",
+                field=name,
+            )
+        seconds = value.timestamp()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        seconds = value
+    else:
+        raise InvalidRequestError(
+            f"{name} must be an aware datetime or POSIX seconds, got {type(value).__name__}", field=name
+        )
+    if seconds <= 0:
+        raise InvalidRequestError(f"{name} must be after 1970-01-01, got {value!r}", field=name)
+    return math.floor(seconds)
+
+
+def expiry(asked: int | None, sent_at: datetime) -> datetime:
+    """When a token expires: the unixtime asked for, else the documented default, two hours after sending."""
+    return sent_at + DEFAULT_LIFE if asked is None else datetime.fromtimestamp(asked, timezone.utc)
+
+
+def _text(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_str(attribute.name, value)
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value not in choices:
+            name = attribute.name
+            raise InvalidRequestError(f"{name} must be one of {', '.join(choices)}, got {value!r}", field=name)
+
+    return check
+
+
+def _reference(value: Any) -> str:
+    return check_str("reference", value, min_length=1)
+
+
+def _expire_at(value: Any) -> int | None:
+    return unixtime("expire_at", value)
+
+
+def _application_id(value: Any) -> str | None:
+    return None if value is None else check_uuid("application_id", value)
+
+
+def _password(value: Any) -> str | None:
+    # The message never holds the value: it is a secret.
+    return None if value is None else check_str("password", value)
+
+
+def _fingerprint(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not FINGERPRINT_PATTERN.fullmatch(value):
+        raise InvalidRequestError(
+            "fingerprint must be 43 characters of A-Z, a-z, 0-9, _ and - (the Browser SDK's device fingerprint)",
+            field="fingerprint",
+        )
+    return value
+
+
+def _masked_or_none(value: str | None) -> str:
+    return "None" if value is None else mask(value)
+
+
+@attrs.frozen
+class SubscriberTokenRequest:
+    """One subscriber access token to mint, making or updating the subscriber ``reference`` names: every field of
+    ``SubscriberTokenRequest``, checked when made (each failure an :class:`InvalidRequestError` whose ``field``
+    names the field). A field left None is not sent, and the API's default applies. ``expire_at`` is an aware
+    datetime or POSIX seconds, held as the integer unixtime that is sent. ``password`` is a secret: the repr masks
+    it (``""`` keeps the subscriber's password, as the spec says)."""
+
+    reference: str = attrs.field(converter=_reference)
+    expire_at: int | None = attrs.field(default=None, converter=_expire_at)
+    application_id: str | None = attrs.field(default=None, converter=_application_id)
+    password: str | None = attrs.field(default=None, converter=_password, repr=_masked_or_none)
+    fingerprint: str | None = attrs.field(default=None, converter=_fingerprint)
+    scope: SubscriberScope | None = attrs.field(default=None, validator=_choice(_SCOPES))
+    first_name: str | None = attrs.field(default=None, validator=_text)
+    last_name: str | None = attrs.field(default=None, validator=_text)
+    display_name: str | None = attrs.field(default=None, validator=_text)
+    job_title: str | None = attrs.field(default=None, validator=_text)
+    time_zone: str | None = attrs.field(default=None, validator=_text)
+    country: str | None = attrs.field(default=None, validator=_text)
+    region: Region | None = attrs.field(default=None, validator=_choice(_REGIONS))
+    company_name: str | None = attrs.field(default=None, validator=_text)
+
+    def to_json(self) -> dict[str, Any]:
+        """The request body: the fields that are set, ``expire_at`` as the integer unixtime."""
+        return {name: value for name in _FIELDS if (value := getattr(self, name)) is not None}
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(SubscriberTokenRequest))
+_FIELD_SET = frozenset(_FIELDS)
+
+
+def as_subscriber_request(item: Any) -> SubscriberTokenRequest:
+    """A batch item as a subscriber token request: a :class:`SubscriberTokenRequest` as it is, or a dict of its
+    fields; anything else is an :class:`InvalidRequestError` naming the field."""
+    if isinstance(item, SubscriberTokenRequest):
+        return item
+    if isinstance(item, Mapping):
+        unknown = sorted(map(str, set(item) - _FIELD_SET))
+        if unknown:
+            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
+        if "reference" not in item:
+            raise InvalidRequestError("a batch item needs 'reference'", field="reference")
+        return SubscriberTokenRequest(**item)
+    raise InvalidRequestError(
+        f"a batch item must be a SubscriberTokenRequest or a dict of its fields, not {type(item).__name__}"
+    )
+
+
+@attrs.frozen
+class SubscriberToken:
+    """A subscriber access token (SAT) and the refresh token that renews it, both secrets (the repr shows only
+    their ends). ``subscriber_id`` is the subscriber's id (None for a token from ``refresh`` given only the refresh
+    token: that answer does not say); ``expires_at`` an aware UTC datetime: the ``expire_at`` asked, else two
+    hours after sending."""
+
+    subscriber_id: str | None
+    token: str = attrs.field(repr=mask)
+    refresh_token: str = attrs.field(repr=mask)
+    expires_at: datetime
+
+
+@attrs.frozen
+class GuestToken:
+    """A guest's access token for the allowed addresses, and its refresh token (secrets: the repr masks them);
+    ``expires_at`` the ``expire_at`` asked, else two hours after sending."""
+
+    token: str = attrs.field(repr=mask)
+    refresh_token: str = attrs.field(repr=mask)
+    expires_at: datetime
+
+
+@attrs.frozen
+class EmbedToken:
+    """A short-lived guest token for the Click-to-Call widget (a secret: the repr masks it)."""
+
+    token: str = attrs.field(repr=mask)
+
+
+@attrs.frozen
+class InviteToken:
+    """An invite to a subscriber's address (a secret: the repr masks it); ``expires_at`` the ``expires_at`` asked,
+    else two hours after sending."""
+
+    token: str = attrs.field(repr=mask)
+    expires_at: datetime
