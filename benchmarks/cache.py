@@ -1,8 +1,9 @@
-"""The chat token cache for a backend that hands a token to every page view: 10,000 page views by 500 users (a
-random user per view, seeded), 200 in flight at once, against the fake space on loopback answering after 50 ms, once
-minting a token per view (``chat_tokens.create``) and once through ``chat_tokens.cache()``, in one run. The fake runs
-in its own process, so its work does not slow the client's. Prints a markdown table: requests the fake received,
-page views per second, and the p50/p99 latency of a page view.
+"""The token caches for a backend that hands a token to every page view: 10,000 page views by 500 users (a random
+user per view, seeded), 200 in flight at once, against the fake space on loopback answering after 50 ms, once
+minting a token per view (``chat_tokens.create``) and once through ``chat_tokens.cache()``, in one run; then the
+same for subscriber access tokens (``fabric.subscriber_tokens.create`` and ``.cache()``, one SAT per subscriber).
+The fake runs in its own process, so its work does not slow the client's. Prints a markdown table: requests the fake
+received, page views per second, and the p50/p99 latency of a page view.
 
     python benchmarks/cache.py [--views 10000] [--users 500] [--in-flight 200] [--latency 0.05] [--seed 1]
 """
@@ -93,6 +94,23 @@ async def measure(conn: Connection, args: argparse.Namespace) -> list[tuple[str,
 
         await scenario("`chat_tokens.cache()`, cold (starts empty)", cached)
         await scenario("`chat_tokens.cache()`, warm (the same views again)", cached)
+
+    # The Browser SDK's sign-in: a subscriber access token (SAT) per page view, or one per subscriber, cached.
+    async with make_client() as client:
+
+        async def create_sat(user: str) -> object:
+            return await client.fabric.subscriber_tokens.create(f"{user}@example.com")
+
+        await scenario("no cache: `fabric.subscriber_tokens.create` per view", create_sat)
+
+    async with make_client() as client:
+        sats = client.fabric.subscriber_tokens.cache()
+
+        async def cached_sat(user: str) -> object:
+            return await sats.get(f"{user}@example.com")
+
+        await scenario("`fabric.subscriber_tokens.cache()`, cold", cached_sat)
+        await scenario("`fabric.subscriber_tokens.cache()`, warm", cached_sat)
     return rows
 
 

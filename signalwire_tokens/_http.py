@@ -140,6 +140,7 @@ class Security:
 
     @classmethod
     def bearer_token(cls, token: str) -> Security:
+        """``Authorization: Bearer <token>`` (a subscriber access token), never the project's credentials."""
         return cls("bearer", token)
 
 
