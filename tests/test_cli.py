@@ -380,9 +380,10 @@ async def test_fake_space_serve_logs_and_injects_latency_faults_and_a_rate_limit
         sys.executable, "-m", "signalwire_tokens.cli", "fake-space", "serve", *options, stdout=subprocess.PIPE
     )
     assert process.stdout is not None
-    header = [(await process.stdout.readline()).decode() for _ in range(5)]
+    header = [(await process.stdout.readline()).decode() for _ in range(7)]
     exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in header[1:4])
     assert header[4].startswith("a video conference holding 3 conference tokens: ")
+    assert header[5].startswith("a Call Fabric address: ") and header[6].startswith("a click-to-call token: c2c_")
     assert set(exports) == {"SIGNALWIRE_PROJECT_ID", "SIGNALWIRE_API_TOKEN", "SIGNALWIRE_BASE_URL"}
     client = SignalWireClient.from_env(environ=exports, retry=RetryPolicy.disabled())
     async with client:

@@ -171,7 +171,7 @@ class ServedFake:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert self.process.stdout is not None
-        header = [self.process.stdout.readline() for _ in range(5)]
+        header = [self.process.stdout.readline() for _ in range(7)]  # the exports, a conference, address, c2c
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALWIRE_")}
         self.env.update(line.removeprefix("export ").strip().split("=", 1) for line in header[1:4])
         self.log: list[str] = []

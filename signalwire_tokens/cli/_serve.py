@@ -32,7 +32,10 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"export SIGNALWIRE_API_TOKEN={fake.api_token}")
         print(f"export SIGNALWIRE_BASE_URL={fake.url}")
         # The API makes conferences elsewhere; the fake holds one, so conference-token list has something to list.
-        print(f"a video conference holding 3 conference tokens: {fake.add_conference(tokens=3)}", flush=True)
+        print(f"a video conference holding 3 conference tokens: {fake.add_conference(tokens=3)}")
+        # Likewise a Fabric address (for guest-token and invite-token) and a click-to-call token (for embeds).
+        print(f"a Call Fabric address: {fake.fabric.add_address()}")
+        print(f"a click-to-call token: {fake.fabric.add_click_to_call()}", flush=True)
         # Ctrl-C or SIGTERM (a CI job's end, a container's stop) is the normal way out: a clean shutdown, exit 0.
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
