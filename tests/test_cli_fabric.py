@@ -9,6 +9,7 @@ import io
 import json
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,31 @@ def test_a_batch_takes_an_application_for_rows_without_one_and_reads_expiries(
     source.write_text(json.dumps({"reference": "c", "expire_at": "next tuesday"}) + "\n")
     code, _, err = run(capsys, *argv[:-2], *creds)
     assert code == 2 and "field 'expire_at'" in err
+
+
+def test_a_batchs_passwords_are_sent_and_written_to_no_file_but_the_users_input(
+    space: ThreadedFake,
+    creds: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every temporary file the command makes lands where the test can read it afterwards, kept.
+    spools = tmp_path / "temporary"
+    spools.mkdir()
+    monkeypatch.setattr(
+        "tempfile.TemporaryFile",
+        # The file is the command's, which closes it: not a context manager of the test's.
+        lambda *args, **kwargs: tempfile.NamedTemporaryFile(*args, dir=spools, delete=False, **kwargs),  # noqa: SIM115
+    )
+    source, out = tmp_path / "subscribers.jsonl", tmp_path / "sats.jsonl"
+    rows = [{"reference": f"user{n}@example.com", "password": f"hunter-{n}-secret"} for n in range(3)]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    code, _, err = run(capsys, "subscriber-token", "batch", "--input", str(source), "--output", str(out), *creds)
+    assert code == 0, err
+    assert sorted(r.json()["password"] for r in space.fake.requests) == [f"hunter-{n}-secret" for n in range(3)]
+    written = list(spools.iterdir())
+    assert written, "the batch spooled its rows"
+    for path in [*written, out]:
+        assert "hunter-" not in path.read_text(), f"a password in {path.name}"
+    assert "hunter-" not in err

@@ -62,6 +62,8 @@ class BatchFamily(abc.ABC):
     noun: str
     #: The input's fields (JSON Lines keys, CSV columns), in the order the help lists them.
     fields: tuple[str, ...]
+    #: The fields that are secrets (a subscriber's password): the spool keeps them in memory, never in its file.
+    secret_fields: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def csv_value(self, field: str, text: str) -> Any:

@@ -151,23 +151,30 @@ def open_output(spec: str, *, resume_at: int | None) -> TextIO:
 
 class Spool:
     """The valid rows of the input in a compact form, in a temporary file (0600, removed when closed): the input is
-    read once, pipes included, and memory stays flat for any number of rows."""
+    read once, pipes included, and memory stays flat for any number of rows. A family's secret fields (a
+    subscriber's password) stay in memory, by line, and never reach the file: secrets are written nowhere but the
+    requested output."""
 
     def __init__(self, family: BatchFamily) -> None:
         self._family = family
         # Kept open across both passes (closed by close()), so not a with block.
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._secrets: dict[int, dict[str, Any]] = {}
         self.rows = 0
 
     def add(self, line: int, request: Any) -> None:
-        self._file.write(json.dumps([line, self._family.spooled(request)], separators=(",", ":")) + "\n")
+        fields = self._family.spooled(request)
+        secrets = {name: fields.pop(name) for name in self._family.secret_fields if name in fields}
+        if secrets:
+            self._secrets[line] = secrets
+        self._file.write(json.dumps([line, fields], separators=(",", ":")) + "\n")
         self.rows += 1
 
     def __iter__(self) -> Iterator[tuple[int, Any]]:
         self._file.seek(0)
         for text in self._file:
             line, fields = json.loads(text)
-            yield line, self._family.unspooled(fields)
+            yield line, self._family.unspooled({**fields, **self._secrets.get(line, {})})
 
     def close(self) -> None:
         self._file.close()

@@ -58,6 +58,7 @@ class SubscriberFamily(BatchFamily):
 
     command = "subscriber-token"
     noun = "subscriber token"
+    secret_fields = ("password",)
     fields = (
         "reference",
         "expire_at",
@@ -86,8 +87,7 @@ class SubscriberFamily(BatchFamily):
         return SubscriberTokenRequest(**fields)
 
     def spooled(self, request: SubscriberTokenRequest) -> dict[str, Any]:
-        # The spool is an unnamed temporary file readable by its owner only, removed when the batch ends.
-        return request.to_json()
+        return request.to_json()  # the password (a secret field) is taken out by the spool, and kept in memory
 
     def unspooled(self, data: dict[str, Any]) -> SubscriberTokenRequest:
         return SubscriberTokenRequest(**data)
