@@ -18,7 +18,7 @@ from ._chain import Credentials, EncodeBody, build_chain
 from ._config import check_api_token, check_project_id, resolve_base_url
 from ._errors import InvalidRequestError
 from ._http import NO_EXTENSIONS, PROJECT_BASIC, Body, Extensions, Middleware, Request, Response, Security, Transport
-from ._options import check_middlewares, check_rate_limit, check_telemetry, check_transport
+from ._options import check_middlewares, check_rate_limit, check_session, check_telemetry, check_transport
 from ._pacing import pace
 from ._ratelimit import RateLimiter, RateLimitGate
 from ._retry import RetryPolicy
@@ -99,10 +99,7 @@ class SignalWireClient:
         retry = RetryPolicy() if retry is None else retry
         if not isinstance(retry, RetryPolicy):
             raise InvalidRequestError(f"retry must be a RetryPolicy, got {type(retry).__name__}", field="retry")
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise InvalidRequestError(
-                f"session must be an aiohttp.ClientSession, got {type(session).__name__}", field="session"
-            )
+        session = check_session(session)
         self.retry = retry
         self.timeout = check_seconds("timeout", timeout, positive=True)
         check_int("max_connections", max_connections, minimum=1)

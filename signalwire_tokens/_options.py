@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import aiohttp
+
 from ._errors import InvalidRequestError
 from ._http import Middleware, Transport
 from ._ratelimit import RateLimiter
 from .telemetry import Telemetry
 
-__all__ = ["check_middlewares", "check_rate_limit", "check_telemetry", "check_transport"]
+__all__ = ["check_middlewares", "check_rate_limit", "check_session", "check_telemetry", "check_transport"]
 
 
 def check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
@@ -21,6 +23,23 @@ def check_middlewares(name: str, middlewares: Any) -> tuple[Middleware, ...]:
         if not callable(middleware):
             raise InvalidRequestError(f"{name} must hold callables, got {type(middleware).__name__}", field=name)
     return tuple(middlewares)
+
+
+def check_session(session: Any) -> aiohttp.ClientSession | None:
+    if session is None:
+        return None
+    if not isinstance(session, aiohttp.ClientSession):
+        raise InvalidRequestError(
+            f"session must be an aiohttp.ClientSession, got {type(session).__name__}", field="session"
+        )
+    # aiohttp would add a session's own credentials to every request, an embed token's too, which goes without any.
+    if session.auth is not None or "Authorization" in session.headers:
+        raise InvalidRequestError(
+            "session must carry no credentials of its own (auth= or an Authorization header): the client applies"
+            " each operation's credentials itself, and sends none where the API asks for none",
+            field="session",
+        )
+    return session
 
 
 def check_transport(transport: Any, session: Any) -> Transport:

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import aiohttp
 import attrs
 import pytest
 from yarl import URL
@@ -66,6 +67,19 @@ async def test_an_embed_request_carries_no_authorization_even_when_a_middleware_
     async with fake.client(middlewares=[add_header]) as client:
         await client.fabric.embed_tokens.create(fake.fabric.add_click_to_call())
     assert "Authorization" not in fake.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"auth": aiohttp.BasicAuth("someone", "else")}, {"headers": {"Authorization": "Bearer someone-elses"}}],
+    ids=["auth", "header"],
+)
+async def test_a_session_with_credentials_of_its_own_is_refused(options: dict[str, Any]) -> None:
+    # aiohttp would add them to every request, the embed token's too, which must go without any.
+    async with aiohttp.ClientSession(**options) as session:
+        with pytest.raises(InvalidRequestError) as caught:
+            SignalWireClient("example", PROJECT_ID, API_TOKEN, session=session)
+    assert caught.value.field == "session" and "else" not in str(caught.value)
 
 
 async def test_credentials_of_every_kind_never_leave_the_clients_origin() -> None:
