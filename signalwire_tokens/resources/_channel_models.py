@@ -12,6 +12,7 @@ import attrs
 
 from .._errors import InvalidRequestError
 from .._validate import check_str, is_text, mask
+from ._batch_items import request_from_item
 from ._json_object import MAX_JSON_OBJECT_CHARS, json_object, json_size
 
 __all__ = [
@@ -162,26 +163,10 @@ class PubSubTokenRequest(ChannelTokenRequest):
     """One PubSub token to mint (``POST /api/pubsub/tokens``): the chat token's fields and limits."""
 
 
-_REQUEST_FIELDS = frozenset(field.name for field in attrs.fields(ChannelTokenRequest))
-_REQUIRED_FIELDS = [field.name for field in attrs.fields(ChannelTokenRequest) if field.default is attrs.NOTHING]
-
-
 def as_request(item: Any, cls: type[ChannelTokenRequest]) -> ChannelTokenRequest:
     """A batch item as a request: a request of either family as it is (they share one schema), or a dict of its
     fields made into a ``cls``; anything else is an :class:`InvalidRequestError` naming the field."""
-    if isinstance(item, ChannelTokenRequest):
-        return item
-    if isinstance(item, Mapping):
-        unknown = sorted(map(str, set(item) - _REQUEST_FIELDS))
-        if unknown:
-            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
-        missing = [name for name in _REQUIRED_FIELDS if name not in item]
-        if missing:
-            raise InvalidRequestError(f"a batch item needs {missing[0]!r}", field=missing[0])
-        return cls(**item)
-    raise InvalidRequestError(
-        f"a batch item must be a {cls.__name__} or a dict of its fields, not {type(item).__name__}"
-    )
+    return request_from_item(item, ChannelTokenRequest, cls)
 
 
 @attrs.frozen

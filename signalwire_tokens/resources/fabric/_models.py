@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -14,6 +14,7 @@ import attrs
 
 from ..._errors import InvalidRequestError
 from ..._validate import check_str, check_uuid, mask
+from .._batch_items import request_from_item
 
 __all__ = [
     "DEFAULT_LIFE",
@@ -148,24 +149,12 @@ class SubscriberTokenRequest:
 
 
 _FIELDS = tuple(field.name for field in attrs.fields(SubscriberTokenRequest))
-_FIELD_SET = frozenset(_FIELDS)
 
 
 def as_subscriber_request(item: Any) -> SubscriberTokenRequest:
     """A batch item as a subscriber token request: a :class:`SubscriberTokenRequest` as it is, or a dict of its
     fields; anything else is an :class:`InvalidRequestError` naming the field."""
-    if isinstance(item, SubscriberTokenRequest):
-        return item
-    if isinstance(item, Mapping):
-        unknown = sorted(map(str, set(item) - _FIELD_SET))
-        if unknown:
-            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
-        if "reference" not in item:
-            raise InvalidRequestError("a batch item needs 'reference'", field="reference")
-        return SubscriberTokenRequest(**item)
-    raise InvalidRequestError(
-        f"a batch item must be a SubscriberTokenRequest or a dict of its fields, not {type(item).__name__}"
-    )
+    return request_from_item(item, SubscriberTokenRequest, SubscriberTokenRequest)
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ import attrs
 
 from ..._errors import InvalidRequestError
 from ..._validate import check_str, mask
+from .._batch_items import request_from_item
 from .._json_object import MAX_JSON_OBJECT_CHARS, json_object
 
 __all__ = [
@@ -235,24 +236,12 @@ class RoomTokenRequest:
 
 
 _FIELDS = tuple(field.name for field in attrs.fields(RoomTokenRequest))
-_FIELD_SET = frozenset(_FIELDS)
 
 
 def as_room_request(item: Any) -> RoomTokenRequest:
     """A batch item as a room token request: a :class:`RoomTokenRequest` as it is, or a dict of its fields; anything
     else is an :class:`InvalidRequestError` naming the field."""
-    if isinstance(item, RoomTokenRequest):
-        return item
-    if isinstance(item, Mapping):
-        unknown = sorted(map(str, set(item) - _FIELD_SET))
-        if unknown:
-            raise InvalidRequestError(f"unknown field {unknown[0]!r} in a batch item", field=unknown[0])
-        if "room_name" not in item:
-            raise InvalidRequestError("a batch item needs 'room_name'", field="room_name")
-        return RoomTokenRequest(**item)
-    raise InvalidRequestError(
-        f"a batch item must be a RoomTokenRequest or a dict of its fields, not {type(item).__name__}"
-    )
+    return request_from_item(item, RoomTokenRequest, RoomTokenRequest)
 
 
 @attrs.frozen
