@@ -25,6 +25,8 @@ EXPECTED = {
     "middleware_metrics.py": "attempts: {'chat_tokens.create 200': 5, 'chat_tokens.create 502': 2, "
     "'chat_tokens.create ConnectionLostError': 1}",
     "otel_console.py": "minted 2 chat tokens (the first after a 503)",
+    "fabric_signin.py": "5 page views by 2 subscribers -> 2 SATs minted\n"
+    "POST /embed -> 200, sent with no credentials: True",
     "video_meeting.py": "4 invitees -> 4 room tokens for 'weekly-sync' (join 08:55..10:00 UTC)\n"
     "2 conference tokens rotated (2 resets)",
 }
