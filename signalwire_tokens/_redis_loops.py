@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import inspect
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._loop_closer import LoopCloser
 
 if TYPE_CHECKING:
     from pyrate_limiter.buckets.redis_bucket import RedisBucket
@@ -85,15 +86,6 @@ async def result(value: int | Awaitable[int]) -> int:
     return await value if inspect.isawaitable(value) else value
 
 
-async def _close_with_loop(client: Redis) -> AsyncGenerator[None, None]:
-    """Closes ``client``'s pool when its event loop shuts down (``asyncio.run`` and ``asyncio.Runner`` finalize every
-    async generator still suspended, while the loop can still run the close), or when the limiter closes it."""
-    try:
-        yield
-    finally:
-        await client.aclose()
-
-
 class LoopState:
     """What belongs to one event loop: the client, the loaded bucket, the turns. ``owned``: the client was made
     here from a URL, and its pool is closed with the loop (a client given by the user is never closed)."""
@@ -104,16 +96,10 @@ class LoopState:
         self.bucket: RedisBucket | None = None
         self.turns = Turns()
         self.last_leak = 0.0
-        self._closer: AsyncGenerator[None, None] | None = None
-        if owned:
-            # Started by hand up to its yield, on the running loop, so the loop tracks it (its first-iteration hook
-            # runs) without a task.
-            self._closer = _close_with_loop(client)
-            with contextlib.suppress(StopIteration):
-                self._closer.asend(None).send(None)
+        # Made on this state's loop (the limiter makes it there): the pool closes when that loop shuts down.
+        self._closer = LoopCloser(client.aclose) if owned else None
 
     async def aclose(self) -> None:
         """Close the pool now (on this state's loop), if it is the limiter's own."""
-        closer, self._closer = self._closer, None
-        if closer is not None:
-            await closer.aclose()
+        if self._closer is not None:
+            await self._closer.aclose()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import urllib.request
-from collections.abc import AsyncGenerator
 
 import aiohttp
 from yarl import URL
@@ -15,6 +13,7 @@ from yarl import URL
 from ._config import is_loopback
 from ._errors import ConnectError, ConnectionLostError, TransportError
 from ._http import Request, Response
+from ._loop_closer import LoopCloser
 from ._timeouts import Limit, attempt_limit, timeout_error
 
 __all__ = ["AiohttpTransport"]
@@ -96,15 +95,6 @@ class EnvironmentProxies:
         return proxy
 
 
-async def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Closes ``session`` when its event loop shuts down (``asyncio.run`` and ``asyncio.Runner`` finalize every
-    async generator still suspended, while the loop can still run the close), or when the transport closes it."""
-    try:
-        yield
-    finally:
-        await session.close()
-
-
 class AiohttpTransport:
     """Sends requests over one ``aiohttp.ClientSession`` per event loop, made lazily in the running loop.
 
@@ -122,7 +112,7 @@ class AiohttpTransport:
         self._shared = session
         self._session = session
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._closer: AsyncGenerator[None, None] | None = None
+        self._closer: LoopCloser | None = None
         self._closed = False
         self._proxies: EnvironmentProxies | None = None
 
@@ -143,10 +133,7 @@ class AiohttpTransport:
         # There is no public switch; a shared session keeps aiohttp's behaviour.
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
-        # Started by hand up to its yield, so the loop tracks it (its first-iteration hook runs) without a task.
-        closer = self._closer = _close_with_loop(session)
-        with contextlib.suppress(StopIteration):
-            closer.asend(None).send(None)
+        self._closer = LoopCloser(session.close)
         self._session = session
         return session
 
