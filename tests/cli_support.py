@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from signalwire_tokens.cli import main
+from signalwire_tokens.testing import fast_retries
+
 from .support import ThreadedFake
 
 COMMAND = [sys.executable, "-m", "signalwire_tokens.cli"]
@@ -44,3 +49,11 @@ def batch(space: ThreadedFake, *options: str, stdin: str | None = None, api_toke
 
 def results(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The command line run in this process (retries without waits): its exit code, stdout and stderr."""
+    with fast_retries():
+        code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -221,3 +221,13 @@ def space() -> Iterator[ThreadedFake]:
     threaded = ThreadedFake()
     yield threaded
     threaded.close()
+
+
+@pytest.fixture
+def creds(space: ThreadedFake, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The command line's credentials for ``space``: the project id and API token in the environment, its URL as
+    the options to add."""
+    monkeypatch.delenv("SIGNALWIRE_SPACE", raising=False)
+    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
+    monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
+    return ["--base-url", space.fake.url]

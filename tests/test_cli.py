@@ -15,24 +15,9 @@ from pathlib import Path
 import pytest
 
 from signalwire_tokens.cli import main
-from signalwire_tokens.testing import fast_retries
 
+from .cli_support import run
 from .support import ThreadedFake
-
-
-@pytest.fixture
-def creds(space: ThreadedFake, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.delenv("SIGNALWIRE_SPACE", raising=False)
-    monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
-    monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
-    return ["--base-url", space.fake.url]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with fast_retries():
-        code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_api_token_create_update_delete(
