@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable, Callable, Iterable
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from .._batch import BatchStream, Progress
@@ -27,6 +26,7 @@ from ..resources.fabric import (
     SubscriberTokens,
 )
 from ._batch import Requests, SyncBatchStream
+from ._cache import SyncTokenCache
 from ._portal import Portal
 
 __all__ = ["SyncFabric", "SyncSubscriberTokenCache", "SyncSubscriberTokens"]
@@ -122,13 +122,9 @@ class SyncSubscriberTokens:
         return SyncSubscriberTokenCache(self._portal, cache)
 
 
-class SyncSubscriberTokenCache:
+class SyncSubscriberTokenCache(SyncTokenCache[SubscriberTokenCache]):
     """A :class:`SubscriberTokenCache` for blocking callers: the same keys, margin, single flight (across threads
     too) and refresh ahead; ``repr`` shows counts only."""
-
-    def __init__(self, portal: Portal, cache: SubscriberTokenCache) -> None:
-        self._portal = portal
-        self._cache = cache
 
     def get(
         self,
@@ -170,21 +166,6 @@ class SyncSubscriberTokenCache:
         """Drop every entry of the subscriber ``reference``; returns how many were dropped."""
         return self._portal.call(self._cache.invalidate, reference=reference)
 
-    def close(self) -> None:
-        """Cancel the refreshes in flight and drop every token. Safe to call twice, and after the client closed."""
-        if not self._portal.closed:
-            self._portal.run(self._cache.aclose)
-
-    @property
-    def hits(self) -> int:
-        """Gets answered at once from the cache."""
-        return self._cache.hits
-
-    @property
-    def misses(self) -> int:
-        """Gets that waited for a request (their own, or one in flight)."""
-        return self._cache.misses
-
     @property
     def creates(self) -> int:
         """Requests to create a token."""
@@ -194,20 +175,6 @@ class SyncSubscriberTokenCache:
     def renewals(self) -> int:
         """Requests to refresh a token with its refresh token."""
         return self._cache.renewals
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def __repr__(self) -> str:
-        return f"Sync{self._cache!r}"
-
-    def __enter__(self) -> SyncSubscriberTokenCache:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class SyncGuestTokens:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from .._batch import BatchStream, Progress
@@ -17,6 +16,7 @@ from ..resources._channel_models import ChannelsInput, ChannelToken, ChannelToke
 from ..resources._channel_tokens import ChannelTokens
 from ..resources._chat_cache import ChatTokenCache
 from ._batch import Requests, SyncBatchStream
+from ._cache import SyncTokenCache
 from ._portal import Portal
 
 __all__ = ["SyncChannelTokens", "SyncChatTokenCache", "SyncTokenAdmin"]
@@ -100,13 +100,9 @@ class SyncChannelTokens(Generic[RequestT, TokenT]):
         return SyncChatTokenCache(self._portal, cache)
 
 
-class SyncChatTokenCache(Generic[TokenT]):
+class SyncChatTokenCache(SyncTokenCache[ChatTokenCache[TokenT]], Generic[TokenT]):
     """A :class:`ChatTokenCache` for blocking callers: the same keys, margin, single flight (across threads too: a
     cache is shared by every thread that uses it) and refresh ahead; ``repr`` shows counts only."""
-
-    def __init__(self, portal: Portal, cache: ChatTokenCache[TokenT]) -> None:
-        self._portal = portal
-        self._cache = cache
 
     def get(
         self,
@@ -121,46 +117,3 @@ class SyncChatTokenCache(Generic[TokenT]):
     def invalidate(self, *, member_id: str) -> int:
         """Drop every entry of ``member_id``; returns how many were dropped."""
         return self._portal.call(self._cache.invalidate, member_id=member_id)
-
-    def close(self) -> None:
-        """Cancel the refreshes in flight, wait until they are gone, and drop every token. Safe to call twice, and
-        after the client closed (which closes its caches)."""
-        if not self._portal.closed:
-            self._portal.run(self._cache.aclose)
-
-    @property
-    def max_entries(self) -> int:
-        return self._cache.max_entries
-
-    @property
-    def refresh_margin(self) -> float | None:
-        return self._cache.refresh_margin
-
-    @property
-    def hits(self) -> int:
-        """Gets answered at once from the cache."""
-        return self._cache.hits
-
-    @property
-    def misses(self) -> int:
-        """Gets that waited for a request (their own, or one in flight)."""
-        return self._cache.misses
-
-    @property
-    def refreshes(self) -> int:
-        """Background refreshes started."""
-        return self._cache.refreshes
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def __repr__(self) -> str:
-        return f"Sync{self._cache!r}"
-
-    def __enter__(self) -> SyncChatTokenCache[TokenT]:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
