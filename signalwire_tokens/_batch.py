@@ -73,6 +73,7 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
         self._next_index = 0
         self._pool: Pool | None = None
         self._closed = False
+        self._consuming = False  # a task is inside __anext__
 
     @property
     def flow(self) -> FlowControl:
@@ -83,45 +84,54 @@ class BatchStream(AsyncIterator["BatchSuccess[TokenT] | BatchFailure"], Generic[
         return self
 
     async def __anext__(self) -> BatchSuccess[TokenT] | BatchFailure:
+        if self._consuming:
+            # The pool wakes one consumer: a second one would wait for ever. An async generator refuses it too.
+            raise RuntimeError("anext(): this batch is already being iterated by another task (it has one consumer)")
         if self._closed:
             raise StopAsyncIteration
-        if self._pool is None:
-            # Started on first use, inside the consumer's running loop.
-            assert self._requests is not None
-            self._pool = Pool(
-                self._mint,
-                self._as_request,
-                self._requests,
-                self._concurrency,
-                look_ahead(self._concurrency, ordered=self._ordered),
-                self._flow,
-                self._progress,
-                hand_over=not self._ordered,
-            )
-            self._requests = None
-        pool = self._pool
-        while True:
-            if self._ordered and self._next_index in self._early:
-                return self._hand_out(pool, self._early.pop(self._next_index))
-            try:
-                outcome, passed_on = await pool.next_outcome()
-            except asyncio.CancelledError:
-                # The consumer was cancelled: it has stopped, so the batch stops with it, now, rather than when the
-                # stream is collected (a cancelled task's traceback can keep it alive for a while).
-                self._closed = True
-                pool.cancel()
-                raise
-            if isinstance(outcome, BatchItem):
-                if passed_on:
-                    return cast("BatchSuccess[TokenT] | BatchFailure", outcome)
-                if not self._ordered or outcome.index == self._next_index:
-                    return self._hand_out(pool, outcome)
-                self._early[outcome.index] = outcome
-                continue
-            await self.aclose()
-            if outcome is not None:
-                raise outcome
-            raise StopAsyncIteration
+        self._consuming = True
+        try:
+            pool = self._pool if self._pool is not None else self._start()
+            while True:
+                if self._ordered and self._next_index in self._early:
+                    return self._hand_out(pool, self._early.pop(self._next_index))
+                try:
+                    outcome, passed_on = await pool.next_outcome()
+                except asyncio.CancelledError:
+                    # The consumer was cancelled: it has stopped, so the batch stops with it, now, rather than when
+                    # the stream is collected (a cancelled task's traceback can keep it alive for a while).
+                    self._closed = True
+                    pool.cancel()
+                    raise
+                if isinstance(outcome, BatchItem):
+                    if passed_on:
+                        return cast("BatchSuccess[TokenT] | BatchFailure", outcome)
+                    if not self._ordered or outcome.index == self._next_index:
+                        return self._hand_out(pool, outcome)
+                    self._early[outcome.index] = outcome
+                    continue
+                await self.aclose()
+                if outcome is not None:
+                    raise outcome
+                raise StopAsyncIteration
+        finally:
+            self._consuming = False
+
+    def _start(self) -> Pool:
+        """The workers, started on first use, inside the consumer's running loop."""
+        assert self._requests is not None
+        self._pool = Pool(
+            self._mint,
+            self._as_request,
+            self._requests,
+            self._concurrency,
+            look_ahead(self._concurrency, ordered=self._ordered),
+            self._flow,
+            self._progress,
+            hand_over=not self._ordered,
+        )
+        self._requests = None
+        return self._pool
 
     def _hand_out(self, pool: Pool, item: BatchItem) -> BatchSuccess[TokenT] | BatchFailure:
         pool.release_slot()

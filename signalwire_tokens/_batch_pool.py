@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 import attrs
 
 from ._batch_item import BatchFailure, BatchItem, BatchSuccess
-from ._errors import SignalWireError
+from ._errors import BatchRowError, SignalWireError
 from ._http import Extensions
 from ._pacing import FlowControl
+from ._retry import UNKNOWN_OUTCOME
 
-__all__ = ["AsRequest", "BatchProgress", "Mint", "Outcome", "Pool", "Progress"]
+__all__ = ["AsRequest", "BatchProgress", "Mint", "Outcome", "Pool", "Progress", "row_error"]
 
 TokenT = TypeVar("TokenT")
 #: Mints one token; the extensions carry the batch's flow control to its own requests.
@@ -36,6 +37,21 @@ class BatchProgress:
     concurrency: int
     #: 429 answers seen so far: each one a wait until its ``Retry-After`` (the whole batch pauses), not a failure.
     throttled: int
+
+
+def row_error(error: Exception, *, minting: bool) -> BatchRowError:
+    """What fails a row that raised ``error``, which is no :class:`SignalWireError`: its type is told, not its text
+    (which may hold a secret: a token being read, say), and the original is the ``__cause__``. Raised while
+    minting, it may have come after the API acted."""
+    where = "while minting it" if minting else "while making it a request, so nothing was sent"
+    failure = BatchRowError(
+        f"this row raised {type(error).__name__} {where}; its message is not shown (it may hold a secret): it is"
+        " this error's __cause__",
+        outcome_unknown=minting,
+        notes=(UNKNOWN_OUTCOME,) if minting else (),
+    )
+    failure.__cause__ = error
+    return failure
 
 
 Progress = Callable[[BatchProgress], object]
@@ -178,18 +194,28 @@ class Pool:
                     self.release_slot()
                     return
                 index, request = pulled
+                minting = False
                 try:
                     request = self.as_request(request)
+                    minting = True
                     outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
                 except SignalWireError as error:
                     outcome = BatchFailure(index, request, error)
+                except Exception as error:  # not one of ours (a middleware's, a bug): still this row's alone
+                    outcome = BatchFailure(index, request, row_error(error, minting=minting))
                 self.record(outcome)
                 holding = self.give(outcome)
                 if not holding:
                     self.push(outcome)
-        except Exception as error:  # the input itself failed: the consumer gets the error
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            # The input itself failed, or a row raised what means "stop" (KeyboardInterrupt, SystemExit: not an
+            # Exception, so no row's failure): the consumer gets it, and what means "stop" goes on up this task too.
             self.exhausted = True
             self.push(error)
+            if not isinstance(error, Exception):
+                raise
         finally:
             self.running -= 1
             if self.running == 0:

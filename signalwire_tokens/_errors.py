@@ -18,6 +18,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchRowError",
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionLostError",
@@ -138,6 +139,14 @@ class RateLimiterError(TransportError):
     since sending it without the shared window's permission could push the whole fleet over the API's limit."""
 
     request_sent: bool = attrs.field(default=False, kw_only=True)
+
+
+@attrs.define(eq=False, repr=False)
+class BatchRowError(SignalWireError):
+    """One row of a batch raised an exception that is not a :class:`SignalWireError` (a middleware's, a
+    transport's, or a bug): that row fails with this error, the original as its ``__cause__``, and the batch goes on.
+    The message names only the original's type, since its text may carry a secret. ``outcome_unknown`` is True when
+    it was raised while minting, which may have been after the API acted."""
 
 
 @attrs.define(eq=False, repr=False)
