@@ -136,7 +136,9 @@ class DeadlineExceededError(RequestTimeoutError):
 @attrs.define(eq=False, repr=False)
 class RateLimiterError(TransportError):
     """The client's rate limiter could not be asked (its Redis is down or unreachable): the request was not sent,
-    since sending it without the shared window's permission could push the whole fleet over the API's limit."""
+    since sending it without the shared window's permission could push the whole fleet over the API's limit. A
+    single call retries it as a connection that never opened; a batch waits it out, as a 429, up to
+    ``RetryPolicy.max_rate_limit_wait``."""
 
     request_sent: bool = attrs.field(default=False, kw_only=True)
 

@@ -22,8 +22,8 @@ class FlowControl:
 
     ``limit`` follows additive increase, multiplicative decrease: a 429 halves it (once per window: only a 429 to
     an attempt started after the last cut counts, so one burst of 429s is one signal), and each success adds
-    ``1/limit`` back, up to ``concurrency``. While a row waits out a 429's ``Retry-After`` (:meth:`sit_out`), no
-    attempt of the batch starts. Only the event loop's thread touches it.
+    ``1/limit`` back, up to ``concurrency``. While a row waits out a 429's ``Retry-After``, or an unreachable rate
+    limiter (:meth:`sit_out`), no attempt of the batch starts. Only the event loop's thread touches it.
     """
 
     #: The ``concurrency`` asked for: ``limit`` grows back up to it.
@@ -43,7 +43,7 @@ class FlowControl:
         self.in_flight = 0
         self.throttled = 0
         self.cuts = 0
-        self._sitting_out = 0  # rows waiting out a 429: while any is, the batch starts nothing
+        self._sitting_out = 0  # rows waiting out a 429 or the limiter: while any is, the batch starts nothing
         self._interval = (
             1.0 / check_number("max_rate", max_rate, unit="requests per second", positive=True)
             if max_rate is not None
@@ -80,8 +80,9 @@ class FlowControl:
         return self.cuts
 
     async def sit_out(self, wait: Awaitable[None]) -> None:
-        """Run ``wait`` (a row's sleep until its 429's ``Retry-After``) with the whole batch paused: no attempt
-        starts before every such wait under way has ended. The waits overlap, so the pause lasts until the latest."""
+        """Run ``wait`` (a row's sleep until its 429's ``Retry-After``, or its backoff from an unreachable rate
+        limiter) with the whole batch paused: no attempt starts before every such wait under way has ended. The
+        waits overlap, so the pause lasts until the latest."""
         self._sitting_out += 1
         try:
             await wait

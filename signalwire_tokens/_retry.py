@@ -16,6 +16,7 @@ from ._errors import (
     ApiError,
     DeadlineExceededError,
     InvalidRequestError,
+    RateLimiterError,
     RateLimitError,
     SignalWireError,
     TransportError,
@@ -26,6 +27,7 @@ from ._validate import check_int, check_seconds
 __all__ = [
     "TESTING_MODE",
     "UNKNOWN_OUTCOME",
+    "WAITED_OUT",
     "GiveUp",
     "RetryAfter",
     "RetryPolicy",
@@ -45,6 +47,9 @@ SAFE_STATUSES = frozenset({429, 503})
 #: Statuses worth another attempt for a request that may safely be repeated.
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 UNKNOWN_OUTCOME = "the API may have acted on the request"
+#: What a batch waits out rather than fails on: the API's 429, and the client's rate limiter when it cannot be asked
+#: (its Redis restarting). Both mean "not now", and after neither was anything done.
+WAITED_OUT = (RateLimitError, RateLimiterError)
 
 
 def _seconds(_instance: object, attribute: attrs.Attribute[float], value: Any) -> None:
@@ -77,10 +82,10 @@ class RetryPolicy:
     raised at once. ``deadline`` bounds one call across all its attempts and waits. ``budget`` sizes the retry
     budget each client shares between its calls (None: unlimited). ``sleep`` is injectable so tests never wait.
 
-    In a batch a 429 spends no attempt: the row waits and is tried again. ``max_rate_limit_wait`` bounds the seconds
-    one row may spend in all waiting out 429s (0: none, a 429 fails the row at once); a ``Retry-After`` of 0, or
-    none, is waited out with the backoff of the row's consecutive 429s, so an API that keeps refusing is never
-    stormed.
+    In a batch a 429 spends no attempt: the row waits and is tried again. So does a rate limiter that cannot be
+    asked (its Redis restarting), waited out with the backoff. ``max_rate_limit_wait`` bounds the seconds one row
+    may spend in all on these waits (0: none, a 429 fails the row at once); a ``Retry-After`` of 0, or none, is
+    waited out with the backoff of the row's consecutive 429s, so an API that keeps refusing is never stormed.
     """
 
     max_attempts: int = attrs.field(default=4, validator=_attempts)
@@ -143,9 +148,10 @@ def retryable(error: SignalWireError, request: Request) -> bool:
 
 
 def waited_out(error: SignalWireError, request: Request) -> bool:
-    """Whether ``error`` is a 429 to a request of a batch: there it is a wait, not a failure. The API said when to
-    come back, so the row is tried again without spending an attempt of ``max_attempts`` or the retry budget."""
-    return isinstance(error, RateLimitError) and request.extensions.flow is not None
+    """Whether ``error`` is a 429, or an unreachable rate limiter, to a request of a batch: there it is a wait, not
+    a failure. It says "not now", so the row is tried again without spending an attempt of ``max_attempts`` or the
+    retry budget: a Redis restart of a few seconds costs a batch time, not rows."""
+    return isinstance(error, WAITED_OUT) and request.extensions.flow is not None
 
 
 @attrs.frozen
@@ -179,10 +185,11 @@ def decide(
     (``now`` is ``loop.time()``; ``max_attempts`` is the policy's, or testing mode's lower cap; ``spent``: how many
     of the attempts, this one included, count against it, when a batch's 429s did not).
 
-    A batch's 429 is :func:`waited_out`: retried whatever the count, within three bounds: each ``Retry-After``
-    within ``max_retry_after``, the row's waits for 429s in all (``rate_limit_waited`` seconds so far) within
-    ``max_rate_limit_wait``, and the call's deadline. ``rate_limited`` counts the row's consecutive 429s, this one
-    included: a ``Retry-After`` of 0, or none, is waited out with their backoff, never at once.
+    A batch's 429 (or unreachable rate limiter) is :func:`waited_out`: retried whatever the count, within three
+    bounds: each ``Retry-After`` within ``max_retry_after``, the row's waits for them in all (``rate_limit_waited``
+    seconds so far) within ``max_rate_limit_wait``, and the call's deadline. ``rate_limited`` counts the row's
+    consecutive ones, this one included: a ``Retry-After`` of 0, or none, is waited out with their backoff, never
+    at once.
     """
     if not retryable(error, request):
         return GiveUp()
@@ -199,15 +206,16 @@ def decide(
         if not wait:
             wait = policy.backoff(rate_limited)  # "come back now", said again and again, must not become a spin
         if not policy.max_rate_limit_wait or rate_limit_waited + wait > policy.max_rate_limit_wait:
-            return GiveUp(_waited_enough(policy, rate_limit_waited))
+            return GiveUp(_waited_enough(policy, rate_limit_waited, error))
     if request.deadline is not None and now + wait >= request.deadline:
         return GiveUp(f"not retried: waiting {wait:.3g} s would pass the call's deadline")
     return RetryAfter(wait, free)
 
 
-def _waited_enough(policy: RetryPolicy, waited: float) -> str:
+def _waited_enough(policy: RetryPolicy, waited: float, error: SignalWireError) -> str:
     if not policy.max_rate_limit_wait:
-        return "not retried: this policy waits out no 429 (max_rate_limit_wait=0)"
+        what = "429" if isinstance(error, RateLimitError) else "unreachable rate limiter"
+        return f"not retried: this policy waits out no {what} (max_rate_limit_wait=0)"
     return (
         f"not retried: the row already waited {waited:.3g} s for the rate limit, and may wait"
         f" {policy.max_rate_limit_wait:g} s in all (max_rate_limit_wait)"

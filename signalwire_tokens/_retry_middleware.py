@@ -30,6 +30,7 @@ from ._retry import (
     RETRIED_STATUSES,
     TESTING_MODE,
     UNKNOWN_OUTCOME,
+    WAITED_OUT,
     GiveUp,
     RetryAfter,
     RetryPolicy,
@@ -67,10 +68,11 @@ class _Retries:
             self.max_attempts = min(self.max_attempts, mode.max_attempts or self.max_attempts)
             self.hard_cap = mode.max_attempts
         self.attempt = 1
-        self.waited_out = 0  # attempts answered 429 in a batch: they do not count against max_attempts
-        self.rate_limited = 0  # the latest attempts answered 429, in a row
-        self.rate_limit_waited = 0.0  # seconds of waits decided for this row's 429s in a batch
-        self.last_wait: tuple[int, RateLimitError] | None = None  # the latest 429 waited out, and its attempt
+        # Waited out in a batch: attempts answered 429, or held by an unreachable rate limiter.
+        self.waited_out = 0  # such attempts: they do not count against max_attempts
+        self.rate_limited = 0  # the latest attempts that were such, in a row
+        self.rate_limit_waited = 0.0  # seconds of waits decided for them
+        self.last_wait: tuple[int, SignalWireError] | None = None  # the latest one waited out, and its attempt
         self.judged = 0  # the attempt self.decision is about
         self.decision: RetryAfter | GiveUp = GiveUp()
         self.unknown_seen = False  # an attempt before the last one may have been acted on
@@ -84,7 +86,7 @@ class _Retries:
             return self.decision
         now = asyncio.get_running_loop().time()
         spent = self.attempt - self.waited_out
-        self.rate_limited = self.rate_limited + 1 if isinstance(error, RateLimitError) else 0
+        self.rate_limited = self.rate_limited + 1 if isinstance(error, WAITED_OUT) else 0
         decision = decide(
             error,
             self.request,
@@ -102,7 +104,6 @@ class _Retries:
             else:
                 self.waited_out += 1
                 self.rate_limit_waited += decision.wait
-                assert isinstance(error, RateLimitError)  # only a 429 is waited out
                 self.last_wait = (self.attempt, error)
         elif isinstance(decision, RetryAfter) and self.bucket is not None:
             cost = self.bucket.try_acquire(after_timeout=isinstance(error, RequestTimeoutError))
@@ -124,8 +125,9 @@ class _Retries:
         return decision
 
     async def pause(self, seconds: float) -> None:
-        """The wait before the next attempt. A batch's 429 is waited out by the whole batch: none of its requests
-        starts before the ``Retry-After`` it was given, so the rows in flight do not all run into the same wall."""
+        """The wait before the next attempt. A batch's 429 (or unreachable rate limiter) is waited out by the whole
+        batch: none of its requests starts before the wait is over, so the rows in flight do not all run into the
+        same wall."""
         flow = self.request.extensions.flow
         if flow is not None and isinstance(self.decision, RetryAfter) and self.decision.free:
             await flow.sit_out(self.sleep(seconds))
@@ -135,9 +137,11 @@ class _Retries:
     def final(self, error: SignalWireError, why: str | None) -> SignalWireError:
         """The error the call ends with: ``error`` made again with what the retries learned."""
         if self.last_wait is not None and self.last_wait[0] == self.attempt - 1 and _unsent_deadline(error):
-            # The deadline ran out while the row waited out a 429 (a sleep ends a little late): the 429 is the
-            # failure, and the deadline why it was not tried again.
-            error, why = self.last_wait[1], "not retried: the call's deadline passed while waiting out its Retry-After"
+            # The deadline ran out while the row waited out a 429 or the rate limiter (a sleep ends a little late):
+            # that is the failure, and the deadline why it was not tried again.
+            error = self.last_wait[1]
+            waiting = "out its Retry-After" if isinstance(error, RateLimitError) else "for the rate limiter"
+            why = f"not retried: the call's deadline passed while waiting {waiting}"
         changes: dict[str, Any] = {"attempts": self.attempt} if self.attempt > 1 else {}
         notes = [why] if why else []
         if outcome_unknown(error) and not self.request.idempotent and not retryable(error, self.request):
