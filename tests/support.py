@@ -75,6 +75,17 @@ class Minter:
             self.in_flight -= 1
 
 
+async def held_batch(n: int, concurrency: int) -> tuple[Minter, BatchStream[ChatToken], asyncio.Future[Any]]:
+    """A batch of ``n`` rows whose mint holds them all, and its consumer, started and waiting for the first row."""
+    minter = Minter()
+    minter.release.clear()
+    stream = chat_batch(minter, requests(n), concurrency=concurrency)
+    first = asyncio.ensure_future(anext(stream))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return minter, stream, first
+
+
 def error_response(status: int, headers: dict[str, str] | None = None, request: Request | None = None) -> ApiError:
     return decode_error(make_response(status, b'{"error":"x"}', headers=headers, request=request))
 

@@ -20,7 +20,7 @@ from signalwire_tokens import (
 )
 from signalwire_tokens.testing import FakeSignalWire
 
-from .support import READ, Minter, chat_batch, requests
+from .support import READ, Minter, chat_batch, held_batch, requests
 
 
 async def test_every_request_is_minted_exactly_once_against_the_fake(
@@ -178,12 +178,7 @@ async def test_an_empty_batch_yields_nothing() -> None:
 
 
 async def test_no_more_workers_than_items_for_a_sized_input() -> None:
-    minter = Minter()
-    minter.release.clear()
-    stream = chat_batch(minter, requests(3), concurrency=1000)
-    first = asyncio.ensure_future(anext(stream))
-    for _ in range(5):
-        await asyncio.sleep(0)
+    minter, stream, first = await held_batch(3, concurrency=1000)
     # This test's task, the consumer, and one worker per item: not a thousand.
     assert len(asyncio.all_tasks()) == 2 + 3
     minter.release.set()

@@ -23,7 +23,7 @@ from signalwire_tokens._batch import BatchStream
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN
-from .support import Minter, ThreadedFake, chat_batch, requests, sync_client
+from .support import Minter, ThreadedFake, chat_batch, held_batch, requests, sync_client
 
 FAILING_ROW = 3
 
@@ -131,12 +131,7 @@ async def test_what_is_not_an_exception_is_not_made_a_failed_row_it_ends_the_bat
 
 
 async def test_a_second_consumer_gets_a_runtime_error_at_once_and_the_first_goes_on() -> None:
-    minter = Minter()
-    minter.release.clear()
-    stream = chat_batch(minter, requests(6), concurrency=2)
-    first = asyncio.ensure_future(anext(stream))
-    for _ in range(5):
-        await asyncio.sleep(0)
+    minter, stream, first = await held_batch(6, concurrency=2)
     assert minter.in_flight == 2 and not first.done(), "the first consumer waits for a row"
     with pytest.raises(RuntimeError, match="already being iterated"):
         await asyncio.wait_for(anext(stream), 5)

@@ -13,7 +13,6 @@ import pytest
 
 from signalwire_tokens import (
     BatchItem,
-    ChatTokenRequest,
     ConnectError,
     Extensions,
     RateLimiterError,
@@ -21,6 +20,7 @@ from signalwire_tokens import (
     Response,
     RetryBudget,
     RetryPolicy,
+    SignalWireClient,
     SignalWireError,
 )
 from signalwire_tokens._pacing import FlowControl
@@ -28,7 +28,7 @@ from signalwire_tokens._retry import GiveUp, RetryAfter, decide
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN, PROJECT_ID, RecordingSleep, RedisServer, make_request
-from .support import READ, no_wait
+from .support import READ, no_wait, requests
 
 WAITED_ENOUGH = "(max_rate_limit_wait)"
 
@@ -63,10 +63,6 @@ class Outage:
     async def aclose(self) -> None:
         if self.inner is not None:
             await self.inner.aclose()
-
-
-def rows(n: int) -> list[ChatTokenRequest]:
-    return [ChatTokenRequest(ttl=5, channels={"c": READ}, member_id=f"m{i}") for i in range(n)]
 
 
 @pytest.fixture
@@ -112,7 +108,7 @@ async def test_in_a_batch_an_unreachable_limiter_is_a_wait_spending_no_attempt_o
     # No retry budget at all, and one attempt: only a wait like a 429's can retry these rows.
     policy = RetryPolicy(max_attempts=1, max_rate_limit_wait=10.0, budget=RetryBudget(capacity=0), sleep=sleep)
     async with fake.client(rate_limit=limiter, retry=policy) as client:
-        items = [item async for item in client.chat_tokens.create_many(rows(5), concurrency=5)]
+        items = [item async for item in client.chat_tokens.create_many(requests(5), concurrency=5)]
     assert len(items) == 5
     for item in items:
         assert isinstance(item.error, RateLimiterError) and item.error.request_sent is False
@@ -126,7 +122,7 @@ async def test_in_a_batch_an_unreachable_limiter_is_a_wait_spending_no_attempt_o
 async def test_disabled_retries_fail_a_row_at_once_on_an_unreachable_limiter(fake: FakeSignalWire) -> None:
     limiter = Outage()
     async with fake.client(rate_limit=limiter, retry=RetryPolicy.disabled()) as client:
-        items = [item async for item in client.chat_tokens.create_many(rows(3), concurrency=3)]
+        items = [item async for item in client.chat_tokens.create_many(requests(3), concurrency=3)]
     assert limiter.refused == 3
     for item in items:
         assert isinstance(item.error, RateLimiterError)
@@ -145,7 +141,7 @@ async def test_an_unreachable_limiter_pauses_the_whole_batch_as_a_429_does(fake:
 
     limiter = Outage()
     async with fake.client(rate_limit=limiter, retry=RetryPolicy(sleep=held_sleep)) as client:
-        stream = client.chat_tokens.create_many(rows(20), concurrency=4)
+        stream = client.chat_tokens.create_many(requests(20), concurrency=4)
         consumer = asyncio.ensure_future(anext(stream))
         await waiting.wait()  # a row met the outage and waits
         limiter.down = False
@@ -170,7 +166,7 @@ async def test_a_deadline_that_runs_out_while_waiting_for_the_limiter_ends_the_r
 
     policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.01, deadline=0.08, sleep=late_sleep)
     async with fake.client(rate_limit=limiter, retry=policy) as client:
-        items = [item async for item in client.chat_tokens.create_many(rows(1))]
+        items = [item async for item in client.chat_tokens.create_many(requests(1))]
     error = items[0].error
     assert isinstance(error, RateLimiterError), repr(error)
     assert error.notes == ("not retried: the call's deadline passed while waiting for the rate limiter",)
@@ -204,19 +200,21 @@ def redis_limiter(server: RedisServer) -> Outage:
     return Outage(RedisRateLimit(server.url, 1000, period=1.0, key="outage"))
 
 
+async def killed_after_100_rows(client: SignalWireClient, server: RedisServer) -> list[BatchItem]:
+    """A batch of 300 rows, Redis killed once 100 of them are in."""
+    items = []
+    async for item in client.chat_tokens.create_many(requests(300), concurrency=16):
+        items.append(item)
+        if len(items) == 100:
+            server.kill()
+    return items
+
+
 async def test_a_redis_restart_mid_batch_costs_time_not_rows(redis_server: RedisServer, fake: FakeSignalWire) -> None:
     limiter = redis_limiter(redis_server)
     # Small backoffs, waited for real: the batch probes Redis every few tens of milliseconds while it is down.
     policy = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
     async with fake.client(rate_limit=limiter, retry=policy) as client:
-
-        async def consume() -> list[BatchItem]:
-            items = []
-            async for item in client.chat_tokens.create_many(rows(300), concurrency=16):
-                items.append(item)
-                if len(items) == 100:
-                    redis_server.kill()
-            return items
 
         async def restart_once_a_row_was_refused_more_than_max_attempts_times() -> None:
             # At most 16 rows are in flight: by then one of them was refused 5 times or more.
@@ -224,7 +222,8 @@ async def test_a_redis_restart_mid_batch_costs_time_not_rows(redis_server: Redis
             await asyncio.to_thread(redis_server.start)
 
         restart = restart_once_a_row_was_refused_more_than_max_attempts_times()
-        items, _ = await asyncio.wait_for(asyncio.gather(consume(), restart), timeout=30)
+        batch = killed_after_100_rows(client, redis_server)
+        items, _ = await asyncio.wait_for(asyncio.gather(batch, restart), timeout=30)
     assert limiter.refused > 0, "the batch met the outage"
     assert sorted(item.index for item in items) == list(range(300)) and all(item.ok for item in items)
     assert fake.chat_tokens_minted == len(fake.requests) == 300, "every row minted, none twice"
@@ -236,16 +235,7 @@ async def test_redis_gone_longer_than_max_rate_limit_wait_fails_the_rows_saying_
     limiter = redis_limiter(redis_server)
     policy = RetryPolicy(max_rate_limit_wait=5.0, sleep=no_wait)
     async with fake.client(rate_limit=limiter, retry=policy) as client:
-
-        async def consume() -> list[BatchItem]:
-            items = []
-            async for item in client.chat_tokens.create_many(rows(300), concurrency=16):
-                items.append(item)
-                if len(items) == 100:
-                    redis_server.kill()
-            return items
-
-        items = await asyncio.wait_for(consume(), timeout=20)  # nothing hangs
+        items = await asyncio.wait_for(killed_after_100_rows(client, redis_server), timeout=20)  # nothing hangs
     assert sorted(item.index for item in items) == list(range(300)), "every row accounted for"
     minted = [item for item in items if item.ok]
     failed = [item.error for item in items if item.error is not None]
