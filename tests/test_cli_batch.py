@@ -19,7 +19,7 @@ from signalwire_tokens import __version__
 from signalwire_tokens.cli import main
 from signalwire_tokens.testing import fast_retries
 
-from .cli_support import COMMAND, batch, environment, results, rows
+from .cli_support import COMMAND, FAMILY_ROWS, batch, environment, results, rows
 from .support import ThreadedFake
 
 # -- streams --------------------------------------------------------------------------------------------------------
@@ -255,6 +255,109 @@ def test_resume_refuses_a_file_that_is_not_a_batch_output(space: ThreadedFake, t
 def test_resume_needs_an_output_file(space: ThreadedFake) -> None:
     done = batch(space, "--input", "-", "--output", "-", "--resume", stdin=rows(1))
     assert done.returncode == 2 and "--resume needs an --output file" in done.stderr
+
+
+# -- running again over an output -----------------------------------------------------------------------------------
+
+#: A time long past: a file that is written to again leaves it.
+LONG_AGO_NS = 1_600_000_000 * 10**9
+
+
+def snapshot(path: Path) -> tuple[bytes, int, int]:
+    """What a file holds, when it was last written, and its mode: all three stay when nothing touches it."""
+    info = path.stat()
+    return path.read_bytes(), info.st_mtime_ns, stat.S_IMODE(info.st_mode)
+
+
+@pytest.mark.parametrize("command", sorted(FAMILY_ROWS))
+def test_a_rerun_over_an_output_holding_results_is_refused_and_touches_nothing(
+    space: ThreadedFake, tmp_path: Path, command: str
+) -> None:
+    source, out = tmp_path / "rows.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(FAMILY_ROWS[command])
+    first = batch(space, "--input", str(source), "--output", str(out), command=command)
+    assert first.returncode == 0, first.stderr
+    os.utime(out, ns=(LONG_AGO_NS, LONG_AGO_NS))
+    before, sent = snapshot(out), len(space.fake.requests)
+
+    again = batch(space, "--input", str(source), "--output", str(out), command=command)
+    assert again.returncode == 2
+    assert f"{out} is not empty" in again.stderr and "--resume" in again.stderr and "--overwrite" in again.stderr
+    assert snapshot(out) == before, "the tokens minted stay, the file untouched"
+    assert len(space.fake.requests) == sent, "nothing minted again"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl", "tokens.jsonl"], "no run record beside it"
+
+
+def test_any_file_that_is_not_empty_is_refused_not_only_a_batch_output(space: ThreadedFake, tmp_path: Path) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_text("dear diary\n")
+    done = batch(space, "--input", "-", "--output", str(out), stdin=rows(2))
+    assert done.returncode == 2 and "--overwrite" in done.stderr
+    assert out.read_text() == "dear diary\n"
+    assert space.fake.requests == []
+
+
+def test_the_run_record_of_an_interrupted_run_is_refused_too_even_beside_an_empty_output(
+    space: ThreadedFake, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(rows(20))
+    options = ["--input", str(source), "--output", str(out)]
+    stopped = batch(space, *options, api_token="PT" + "0" * 48)  # stopped by the 401: its run record stays
+    assert stopped.returncode == 1 and out.read_bytes() == b""
+    record = Path(f"{out}.run")
+    before, sent = snapshot(record), len(space.fake.requests)
+
+    again = batch(space, *options)
+    assert again.returncode == 2
+    assert f"{record} records an interrupted run of {out}" in again.stderr, again.stderr
+    assert "--resume" in again.stderr and "--overwrite" in again.stderr
+    assert snapshot(record) == before and out.read_bytes() == b""
+    assert len(space.fake.requests) == sent
+
+    replaced = batch(space, *options, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert [r["line"] for r in results(out)] == list(range(1, 21))
+    assert not record.exists(), "a finished run leaves no record"
+
+
+@pytest.mark.parametrize("output", ["empty", "-", "/dev/null"])
+def test_an_empty_file_stdout_or_a_device_is_written_without_asking(
+    space: ThreadedFake, tmp_path: Path, output: str
+) -> None:
+    # An empty file holds no results to lose: the shell's `> tokens.jsonl` or mktemp made it for this run.
+    if output == "empty":
+        output = str(tmp_path / "tokens.jsonl")
+        Path(output).write_text("")
+    for _ in range(2):
+        done = batch(space, "--input", "-", "--output", output, stdin=rows(2))
+        assert done.returncode == 0, done.stderr
+        if output.endswith(".jsonl"):
+            Path(output).write_text("")
+    assert space.fake.chat_tokens_minted == 4
+
+
+def test_overwrite_replaces_the_results_and_mints_every_row_again(space: ThreadedFake, tmp_path: Path) -> None:
+    source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(rows(3))
+    assert batch(space, "--input", str(source), "--output", str(out)).returncode == 0
+    first = results(out)
+    out.chmod(0o644)
+    done = batch(space, "--input", str(source), "--output", str(out), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert [r["line"] for r in results(out)] == [1, 2, 3]
+    assert {r["token"] for r in results(out)}.isdisjoint(r["token"] for r in first), "new tokens, as asked"
+    assert space.fake.chat_tokens_minted == 6
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600, "a file holding tokens stays its owner's only"
+
+
+def test_resume_and_overwrite_together_are_a_usage_error(space: ThreadedFake, tmp_path: Path) -> None:
+    out = tmp_path / "tokens.jsonl"
+    out.write_text('{"line": 1, "token": "t", "member_id": "m0", "expires_at": "x"}\n')
+    done = batch(space, "--input", "-", "--output", str(out), "--resume", "--overwrite", stdin=rows(2))
+    assert done.returncode == 2
+    assert "--overwrite: not allowed with argument --resume" in done.stderr
+    assert out.read_text().startswith('{"line": 1, "token": "t"') and space.fake.requests == []
 
 
 # -- the rest of the command line -----------------------------------------------------------------------------------

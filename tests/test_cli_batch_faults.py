@@ -56,6 +56,14 @@ def test_the_batch_help_says_which_order_is_the_default() -> None:
     assert "--no-ordered: write each result as soon as its row is done" in text
 
 
+@pytest.mark.parametrize("command", ["chat-token", "pubsub-token", "room-token", "subscriber-token"])
+def test_every_batch_help_offers_overwrite_beside_resume(command: str) -> None:
+    text = help_text(command, "batch")
+    assert "[--resume | --overwrite]" in text
+    assert re.search(r"--overwrite +replace an output file that is not empty", text)
+    assert "truncate it and mint every row again; the tokens it held are lost" in text
+
+
 # -- what --resume accepts ------------------------------------------------------------------------------------------
 
 
@@ -288,7 +296,7 @@ def test_counts_of_one_are_singular(space: ThreadedFake, tmp_path: Path) -> None
     space.call(space.fake.fail, 429, headers={"Retry-After": "0"}, times=1)
     waited = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(2))
     assert "2 of 2 chat tokens minted, 0 failed, 1 rate limit wait (429)" in waited.stderr
-    one = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(1))
+    one = batch(space, "--input", "-", "--output", str(tmp_path / "one.jsonl"), stdin=rows(1))
     assert "1 of 1 chat token minted, 0 failed" in one.stderr
 
 

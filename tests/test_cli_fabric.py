@@ -156,7 +156,7 @@ def test_a_batch_takes_an_application_for_rows_without_one_and_reads_expiries(
     assert [line["expires_at"] for line in results(out)] == ["2031-01-01T00:00:00+00:00"] * 2
     assert all(r.json()["application_id"] == application for r in space.fake.requests)
     source.write_text(json.dumps({"reference": "c", "expire_at": "next tuesday"}) + "\n")
-    code, _, err = run(capsys, *argv[:-2], *creds)
+    code, _, err = run(capsys, *argv[:-3], str(tmp_path / "more.jsonl"), *creds)
     assert code == 2 and "field 'expire_at'" in err
 
 
