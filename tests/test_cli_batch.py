@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -228,6 +229,46 @@ def test_sigint_finishes_what_is_in_flight_and_resume_mints_every_row_exactly_on
         lines = [r["line"] for r in results(out)]
         assert sorted(lines) == list(range(1, 201)), "every row exactly once"
         assert space.fake.chat_tokens_minted == 200, "no row minted twice"
+    finally:
+        space.close()
+
+
+def test_the_resume_command_repeats_every_option_given_but_never_the_api_token(tmp_path: Path) -> None:
+    from signalwire_tokens.cli._parser import build_parser
+
+    space = ThreadedFake(latency=0.05)
+    try:
+        source, out = tmp_path / "members.csv", tmp_path / "my tokens.jsonl"  # a space, quoted for the shell
+        source.write_text("member_id\n" + "".join(f"m{i}\n" for i in range(200)))
+        argv = ["chat-token", "batch", "--input", str(source), "--output", str(out), "--format", "csv"]
+        argv += ["--ttl", "30", "--channel", "lobby:rw", "--concurrency", "4", "--max-rate", "500", "--no-ordered"]
+        argv += ["--space", "example", "--base-url", space.fake.url, "--project-id", space.fake.project_id]
+        argv += ["--api-token", space.fake.api_token]
+        bare = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALWIRE_")}  # options only
+        process = subprocess.Popen([*COMMAND, *argv], stderr=subprocess.PIPE, text=True, env=bare)
+        space.wait_for_requests(20)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert space.fake.api_token not in stderr, "a secret is never printed"
+        command, note = stderr.split("resume with:\n  ")[1].splitlines()[:2]
+        words = shlex.split(command)
+        assert words[0] == "signalwire-tokens"
+        parser = build_parser()
+        given = vars(parser.parse_args(argv))
+        assert vars(parser.parse_args(words[1:])) == {**given, "api_token": None, "resume": True}
+        assert "--api-token" in note and "SIGNALWIRE_API_TOKEN" in note
+
+        resumed = subprocess.run(
+            [*COMMAND, *words[1:]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**bare, "SIGNALWIRE_API_TOKEN": space.fake.api_token},
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert sorted(r["line"] for r in results(out)) == list(range(2, 202))
+        assert space.fake.chat_tokens_minted == 200
     finally:
         space.close()
 

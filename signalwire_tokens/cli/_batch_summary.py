@@ -10,6 +10,7 @@ import attrs
 
 from .._batch_item import BatchItem
 from ._batch_files import STDIO
+from ._credentials import printable_options
 
 __all__ = ["Tally", "plural", "resume_command"]
 
@@ -60,7 +61,8 @@ class Tally:
 
 
 def resume_command(args: argparse.Namespace, default_options: list[str]) -> str:
-    """The command that resumes the batch ``args`` describe; ``default_options`` are its family's (``--ttl``...)."""
+    """The command that resumes the batch ``args`` describe, every option as given (``default_options`` are its
+    family's: ``--ttl``...) but the API token; then, if it was an option, a line saying to give it again."""
     words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
     for option, value in (("--format", args.format), ("--max-rate", args.max_rate)):
         if value is not None:
@@ -68,4 +70,10 @@ def resume_command(args: argparse.Namespace, default_options: list[str]) -> str:
     words += default_options
     if not args.ordered:
         words.append("--no-ordered")
-    return shlex.join([*words, "--concurrency", str(args.concurrency), "--resume"])
+    command = shlex.join([*words, "--concurrency", str(args.concurrency), *printable_options(args), "--resume"])
+    if args.api_token is None:
+        return command
+    return (
+        command + "\n  with the API token: --api-token is not repeated here (a secret); give it again, or set"
+        " SIGNALWIRE_API_TOKEN"
+    )
