@@ -241,6 +241,30 @@ def test_the_progress_line_and_the_summary_count_the_same_failures(space: Thread
     assert (number(summary[1]), number(summary[2])) == (4, 1)
 
 
+def test_the_summary_says_which_rows_the_api_refused_and_which_failed_in_transport(
+    space: ThreadedFake, tmp_path: Path
+) -> None:
+    space.call(space.fake.fail, 422, times=2)  # refused by the API
+    space.call(space.fake.reset, times=4)  # the connection lost at every attempt of the row (4: the default policy's)
+    space.call(space.fake.fail, 200, body="not a token")  # an answer that is not the API's: neither
+    out = tmp_path / "o.jsonl"
+    done = batch(space, "--input", "-", "--output", str(out), "--concurrency", "1", stdin=rows(7))
+    assert done.returncode == 1, done.stderr
+    assert [r.get("error", {}).get("type") for r in results(out)] == [
+        "UnprocessableEntityError",
+        "UnprocessableEntityError",
+        "ConnectionLostError",
+        "UnexpectedResponseError",
+        None,
+        None,
+        None,
+    ]
+    assert (
+        "3 of 7 chat tokens minted, 4 failed (2 refused by the API, 1 transport failure: connection or timeout,"
+        " 1 other failure)" in done.stderr
+    ), done.stderr
+
+
 def test_a_refused_api_token_shows_no_failure_the_summary_does_not_count(space: ThreadedFake, tmp_path: Path) -> None:
     refused = "PT" + "0" * 48
     done = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(500), api_token=refused)
