@@ -351,7 +351,7 @@ def test_the_run_record_of_an_interrupted_run_is_refused_too_even_beside_an_empt
 
     again = batch(space, *options)
     assert again.returncode == 2
-    assert f"{record} records an interrupted run of {out}" in again.stderr, again.stderr
+    assert f"{record} records a run of {out} that did not finish (interrupted" in again.stderr, again.stderr
     assert "--resume" in again.stderr and "--overwrite" in again.stderr
     assert snapshot(record) == before and out.read_bytes() == b""
     assert len(space.fake.requests) == sent

@@ -210,7 +210,7 @@ def _refuse_rerun(output: str) -> None:
     if not is_empty(output):
         held = f"{output} is not empty (an earlier run's results?)"
     elif has_record(output):
-        held = f"{record_path(output)} records an interrupted run of {output}"
+        held = f"{record_path(output)} records a run of {output} that did not finish (interrupted, or still running)"
     else:
         return
     raise UsageError(
