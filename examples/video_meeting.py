@@ -47,7 +47,8 @@ async def rotate(client: SignalWireClient, conference_id: str) -> int:
 
 
 async def main() -> None:
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    # A meeting a week from now at 09:00 UTC: a join_until already past would be refused (no one could use it).
+    start = (datetime.now(timezone.utc) + timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
     async with FakeSignalWire(in_memory=True) as fake, fake.client() as client:
         requests = invitations("weekly-sync", start, start + timedelta(hours=1), "ada", ["bob", "carol", "dan"])
         tokens = await invite(client, requests)

@@ -16,14 +16,25 @@ from ._http import Extensions
 from ._pacing import FlowControl
 from ._retry import UNKNOWN_OUTCOME
 
-__all__ = ["AsRequest", "BatchProgress", "Mint", "Outcome", "Pool", "Progress", "row_error"]
+__all__ = ["AsRequest", "BatchProgress", "ItemRefused", "Mint", "Outcome", "Pool", "Progress", "row_error"]
 
 TokenT = TypeVar("TokenT")
 #: Mints one token; the extensions carry the batch's flow control to its own requests.
 Mint = Callable[[Any, Extensions], Awaitable[TokenT]]
 #: Makes one input item a request of the batch's family (a request as it is, a dict of its fields made into one),
-#: or raises the :class:`InvalidRequestError` that fails that row alone. Each family brings its own.
+#: or raises the :class:`InvalidRequestError` that fails that row alone (or :class:`ItemRefused`, to give the row
+#: the item as it may be shown). Each family brings its own.
 AsRequest = Callable[[Any], Any]
+
+
+class ItemRefused(Exception):
+    """An input item that cannot become a request: ``error`` fails its row, and ``item`` is what the row holds in
+    its place (a dict row as a copy whose repr masks the family's secrets, which the item given may not)."""
+
+    def __init__(self, error: SignalWireError, item: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.item = item
 
 
 @attrs.frozen
@@ -199,6 +210,8 @@ class Pool:
                     request = self.as_request(request)
                     minting = True
                     outcome: BatchItem = BatchSuccess(index, request, await self.mint(request, self.extensions))
+                except ItemRefused as refused:
+                    outcome = BatchFailure(index, refused.item, refused.error)
                 except SignalWireError as error:
                     outcome = BatchFailure(index, request, error)
                 except Exception as error:  # not one of ours (a middleware's, a bug): still this row's alone

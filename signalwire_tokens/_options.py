@@ -39,6 +39,15 @@ def check_session(session: Any) -> aiohttp.ClientSession | None:
             " each operation's credentials itself, and sends none where the API asks for none",
             field="session",
         )
+    # trust_env makes aiohttp read ~/.netrc too, and add its login to requests (an embed token's included).
+    if session.trust_env:
+        raise InvalidRequestError(
+            "session must not trust the environment (trust_env=True): aiohttp would add a ~/.netrc login to its"
+            " requests, those meant to carry no credentials included. For a proxy, give the session proxy= (aiohttp's"
+            " own), or pass no session: the client's own session takes HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the"
+            " environment, and never reads .netrc",
+            field="session",
+        )
     return session
 
 

@@ -12,8 +12,21 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["check_int", "check_number", "check_seconds", "check_str", "check_uuid", "is_text", "mask"]
+__all__ = [
+    "HIDDEN",
+    "SECRET_REPRS",
+    "check_int",
+    "check_number",
+    "check_seconds",
+    "check_str",
+    "check_uuid",
+    "hide",
+    "is_text",
+    "mask",
+]
 
+#: What a repr shows of a secret it shows nothing of.
+HIDDEN = "'***'"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -56,11 +69,21 @@ def check_uuid(name: str, value: Any, *, field: str | None = None) -> str:
     return value
 
 
-def mask(secret: str) -> str:
-    """A secret as a repr may show it: a few characters at each end of a long one, nothing of a short one."""
-    if len(secret) < 16:
-        return "'***'"
+def mask(secret: object) -> str:
+    """A token as a repr may show it: a few characters at each end of a long one (a JWT's or a JWE's are a fixed
+    header and a tag), nothing of a short one, nor of anything that is not a string."""
+    if not isinstance(secret, str) or len(secret) < 16:
+        return HIDDEN
     return f"'{secret[:4]}…{secret[-4:]}'"
+
+
+def hide(secret: object) -> str:
+    """A password as a repr may show it: nothing at all, whatever its length (None, no password, says so)."""
+    return "None" if secret is None else HIDDEN
+
+
+#: The reprs of secret fields: a field is a secret when its repr is one of these (see ``resources._secrets``).
+SECRET_REPRS = (mask, hide)
 
 
 def check_int(name: str, value: Any, *, minimum: int, field: str | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Running ``chat-token batch`` as a subprocess against a threaded fake space, for the command line's test modules."""
+"""Running a batch command (``chat-token batch`` unless told) as a subprocess against a threaded fake space, for the
+command line's test modules."""
 
 from __future__ import annotations
 
@@ -36,9 +37,24 @@ def environment(space: ThreadedFake, api_token: str | None = None) -> dict[str, 
     }
 
 
-def batch(space: ThreadedFake, *options: str, stdin: str | None = None, api_token: str | None = None) -> Any:
+#: Three valid input rows of each batch family, by command.
+FAMILY_ROWS = {
+    "chat-token": rows(3),
+    "pubsub-token": rows(3),
+    "room-token": "".join(json.dumps({"room_name": "lobby", "user_name": f"u{i}"}) + "\n" for i in range(3)),
+    "subscriber-token": "".join(json.dumps({"reference": f"s{i}@example.com"}) + "\n" for i in range(3)),
+}
+
+
+def batch(
+    space: ThreadedFake,
+    *options: str,
+    stdin: str | None = None,
+    api_token: str | None = None,
+    command: str = "chat-token",
+) -> Any:
     return subprocess.run(
-        [*COMMAND, "chat-token", "batch", *options],
+        [*COMMAND, command, "batch", *options],
         input=stdin,
         capture_output=True,
         text=True,

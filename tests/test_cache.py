@@ -22,6 +22,7 @@ from signalwire_tokens import (
     ChatToken,
     ChatTokenCache,
     InvalidRequestError,
+    JsonBody,
     Request,
     Response,
     RetryPolicy,
@@ -382,6 +383,40 @@ async def test_a_key_whose_mint_is_in_flight_is_never_evicted(
     assert len(fake.requests) == 2
     await get(cache, "carol")  # the mints have landed: back to max_entries, least recently used first
     assert len(cache) == 1
+
+
+async def test_a_full_cache_evicts_from_the_least_recently_used_end_passing_over_mints_in_flight(
+    fake: FakeSignalWire,
+) -> None:
+    alice_arrived, release_alice = asyncio.Event(), asyncio.Event()
+
+    async def hold_alice(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if isinstance(request.body, JsonBody) and request.body.data.get("member_id") == "alice":
+            alice_arrived.set()
+            await release_alice.wait()
+        return await call_next(request)
+
+    async with fake.client(middlewares=[hold_alice]) as client:
+        cache = client.chat_tokens.cache(max_entries=3)
+
+        async def minted(*members: str) -> int:
+            """Get each member's token in turn; how many requests the fake has received since."""
+            before = len(fake.requests)
+            for member in members:
+                await get(cache, member)
+            return len(fake.requests) - before
+
+        alice = asyncio.ensure_future(get(cache, "alice"))  # the least recently used, and in flight
+        await alice_arrived.wait()
+        assert await minted("bob", "carol", "dave", "erin") == 4
+        assert len(cache) == 3, "bob then carol evicted, alice's mint passed over"
+        assert await minted("dave", "erin") == 0
+        release_alice.set()
+        await alice
+        assert await minted("bob") == 1 and len(cache) == 3, "alice, landed and least recently used, makes room"
+        assert await minted("dave", "alice") == 1, "dave was kept; alice was evicted, and evicts erin"
+        assert await minted("bob", "dave", "alice") == 0 and await minted("erin") == 1
+        assert len(cache) == 3
 
 
 async def test_invalidate_drops_every_entry_of_one_member(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -19,7 +20,7 @@ from signalwire_tokens import __version__
 from signalwire_tokens.cli import main
 from signalwire_tokens.testing import fast_retries
 
-from .cli_support import COMMAND, batch, environment, results, rows
+from .cli_support import COMMAND, FAMILY_ROWS, batch, environment, results, rows
 from .support import ThreadedFake
 
 # -- streams --------------------------------------------------------------------------------------------------------
@@ -232,6 +233,46 @@ def test_sigint_finishes_what_is_in_flight_and_resume_mints_every_row_exactly_on
         space.close()
 
 
+def test_the_resume_command_repeats_every_option_given_but_never_the_api_token(tmp_path: Path) -> None:
+    from signalwire_tokens.cli._parser import build_parser
+
+    space = ThreadedFake(latency=0.05)
+    try:
+        source, out = tmp_path / "members.csv", tmp_path / "my tokens.jsonl"  # a space, quoted for the shell
+        source.write_text("member_id\n" + "".join(f"m{i}\n" for i in range(200)))
+        argv = ["chat-token", "batch", "--input", str(source), "--output", str(out), "--format", "csv"]
+        argv += ["--ttl", "30", "--channel", "lobby:rw", "--concurrency", "4", "--max-rate", "500", "--no-ordered"]
+        argv += ["--space", "example", "--base-url", space.fake.url, "--project-id", space.fake.project_id]
+        argv += ["--api-token", space.fake.api_token]
+        bare = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALWIRE_")}  # options only
+        process = subprocess.Popen([*COMMAND, *argv], stderr=subprocess.PIPE, text=True, env=bare)
+        space.wait_for_requests(20)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert space.fake.api_token not in stderr, "a secret is never printed"
+        command, note = stderr.split("resume with:\n  ")[1].splitlines()[:2]
+        words = shlex.split(command)
+        assert words[0] == "signalwire-tokens"
+        parser = build_parser()
+        given = vars(parser.parse_args(argv))
+        assert vars(parser.parse_args(words[1:])) == {**given, "api_token": None, "resume": True}
+        assert "--api-token" in note and "SIGNALWIRE_API_TOKEN" in note
+
+        resumed = subprocess.run(
+            [*COMMAND, *words[1:]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**bare, "SIGNALWIRE_API_TOKEN": space.fake.api_token},
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert sorted(r["line"] for r in results(out)) == list(range(2, 202))
+        assert space.fake.chat_tokens_minted == 200
+    finally:
+        space.close()
+
+
 def test_resume_redoes_a_torn_last_line(space: ThreadedFake, tmp_path: Path) -> None:
     source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
     source.write_text(rows(3))
@@ -255,6 +296,109 @@ def test_resume_refuses_a_file_that_is_not_a_batch_output(space: ThreadedFake, t
 def test_resume_needs_an_output_file(space: ThreadedFake) -> None:
     done = batch(space, "--input", "-", "--output", "-", "--resume", stdin=rows(1))
     assert done.returncode == 2 and "--resume needs an --output file" in done.stderr
+
+
+# -- running again over an output -----------------------------------------------------------------------------------
+
+#: A time long past: a file that is written to again leaves it.
+LONG_AGO_NS = 1_600_000_000 * 10**9
+
+
+def snapshot(path: Path) -> tuple[bytes, int, int]:
+    """What a file holds, when it was last written, and its mode: all three stay when nothing touches it."""
+    info = path.stat()
+    return path.read_bytes(), info.st_mtime_ns, stat.S_IMODE(info.st_mode)
+
+
+@pytest.mark.parametrize("command", sorted(FAMILY_ROWS))
+def test_a_rerun_over_an_output_holding_results_is_refused_and_touches_nothing(
+    space: ThreadedFake, tmp_path: Path, command: str
+) -> None:
+    source, out = tmp_path / "rows.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(FAMILY_ROWS[command])
+    first = batch(space, "--input", str(source), "--output", str(out), command=command)
+    assert first.returncode == 0, first.stderr
+    os.utime(out, ns=(LONG_AGO_NS, LONG_AGO_NS))
+    before, sent = snapshot(out), len(space.fake.requests)
+
+    again = batch(space, "--input", str(source), "--output", str(out), command=command)
+    assert again.returncode == 2
+    assert f"{out} is not empty" in again.stderr and "--resume" in again.stderr and "--overwrite" in again.stderr
+    assert snapshot(out) == before, "the tokens minted stay, the file untouched"
+    assert len(space.fake.requests) == sent, "nothing minted again"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl", "tokens.jsonl"], "no run record beside it"
+
+
+def test_any_file_that_is_not_empty_is_refused_not_only_a_batch_output(space: ThreadedFake, tmp_path: Path) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_text("dear diary\n")
+    done = batch(space, "--input", "-", "--output", str(out), stdin=rows(2))
+    assert done.returncode == 2 and "--overwrite" in done.stderr
+    assert out.read_text() == "dear diary\n"
+    assert space.fake.requests == []
+
+
+def test_the_run_record_of_an_interrupted_run_is_refused_too_even_beside_an_empty_output(
+    space: ThreadedFake, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(rows(20))
+    options = ["--input", str(source), "--output", str(out)]
+    stopped = batch(space, *options, api_token="PT" + "0" * 48)  # stopped by the 401: its run record stays
+    assert stopped.returncode == 1 and out.read_bytes() == b""
+    record = Path(f"{out}.run")
+    before, sent = snapshot(record), len(space.fake.requests)
+
+    again = batch(space, *options)
+    assert again.returncode == 2
+    assert f"{record} records a run of {out} that did not finish (interrupted" in again.stderr, again.stderr
+    assert "--resume" in again.stderr and "--overwrite" in again.stderr
+    assert snapshot(record) == before and out.read_bytes() == b""
+    assert len(space.fake.requests) == sent
+
+    replaced = batch(space, *options, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert [r["line"] for r in results(out)] == list(range(1, 21))
+    assert not record.exists(), "a finished run leaves no record"
+
+
+@pytest.mark.parametrize("output", ["empty", "-", "/dev/null"])
+def test_an_empty_file_stdout_or_a_device_is_written_without_asking(
+    space: ThreadedFake, tmp_path: Path, output: str
+) -> None:
+    # An empty file holds no results to lose: the shell's `> tokens.jsonl` or mktemp made it for this run.
+    if output == "empty":
+        output = str(tmp_path / "tokens.jsonl")
+        Path(output).write_text("")
+    for _ in range(2):
+        done = batch(space, "--input", "-", "--output", output, stdin=rows(2))
+        assert done.returncode == 0, done.stderr
+        if output.endswith(".jsonl"):
+            Path(output).write_text("")
+    assert space.fake.chat_tokens_minted == 4
+
+
+def test_overwrite_replaces_the_results_and_mints_every_row_again(space: ThreadedFake, tmp_path: Path) -> None:
+    source, out = tmp_path / "members.jsonl", tmp_path / "tokens.jsonl"
+    source.write_text(rows(3))
+    assert batch(space, "--input", str(source), "--output", str(out)).returncode == 0
+    first = results(out)
+    out.chmod(0o644)
+    done = batch(space, "--input", str(source), "--output", str(out), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert [r["line"] for r in results(out)] == [1, 2, 3]
+    assert {r["token"] for r in results(out)}.isdisjoint(r["token"] for r in first), "new tokens, as asked"
+    assert space.fake.chat_tokens_minted == 6
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600, "a file holding tokens stays its owner's only"
+
+
+def test_resume_and_overwrite_together_are_a_usage_error(space: ThreadedFake, tmp_path: Path) -> None:
+    out = tmp_path / "tokens.jsonl"
+    out.write_text('{"line": 1, "token": "t", "member_id": "m0", "expires_at": "x"}\n')
+    done = batch(space, "--input", "-", "--output", str(out), "--resume", "--overwrite", stdin=rows(2))
+    assert done.returncode == 2
+    assert "--overwrite: not allowed with argument --resume" in done.stderr
+    assert out.read_text().startswith('{"line": 1, "token": "t"') and space.fake.requests == []
 
 
 # -- the rest of the command line -----------------------------------------------------------------------------------

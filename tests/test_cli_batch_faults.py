@@ -56,6 +56,14 @@ def test_the_batch_help_says_which_order_is_the_default() -> None:
     assert "--no-ordered: write each result as soon as its row is done" in text
 
 
+@pytest.mark.parametrize("command", ["chat-token", "pubsub-token", "room-token", "subscriber-token"])
+def test_every_batch_help_offers_overwrite_beside_resume(command: str) -> None:
+    text = help_text(command, "batch")
+    assert "[--resume | --overwrite]" in text
+    assert re.search(r"--overwrite +replace an output file that is not empty", text)
+    assert "truncate it and mint every row again; the tokens it held are lost" in text
+
+
 # -- what --resume accepts ------------------------------------------------------------------------------------------
 
 
@@ -233,6 +241,30 @@ def test_the_progress_line_and_the_summary_count_the_same_failures(space: Thread
     assert (number(summary[1]), number(summary[2])) == (4, 1)
 
 
+def test_the_summary_says_which_rows_the_api_refused_and_which_failed_in_transport(
+    space: ThreadedFake, tmp_path: Path
+) -> None:
+    space.call(space.fake.fail, 422, times=2)  # refused by the API
+    space.call(space.fake.reset, times=4)  # the connection lost at every attempt of the row (4: the default policy's)
+    space.call(space.fake.fail, 200, body="not a token")  # an answer that is not the API's: neither
+    out = tmp_path / "o.jsonl"
+    done = batch(space, "--input", "-", "--output", str(out), "--concurrency", "1", stdin=rows(7))
+    assert done.returncode == 1, done.stderr
+    assert [r.get("error", {}).get("type") for r in results(out)] == [
+        "UnprocessableEntityError",
+        "UnprocessableEntityError",
+        "ConnectionLostError",
+        "UnexpectedResponseError",
+        None,
+        None,
+        None,
+    ]
+    assert (
+        "3 of 7 chat tokens minted, 4 failed (2 refused by the API, 1 transport failure: connection or timeout,"
+        " 1 other failure)" in done.stderr
+    ), done.stderr
+
+
 def test_a_refused_api_token_shows_no_failure_the_summary_does_not_count(space: ThreadedFake, tmp_path: Path) -> None:
     refused = "PT" + "0" * 48
     done = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(500), api_token=refused)
@@ -288,7 +320,7 @@ def test_counts_of_one_are_singular(space: ThreadedFake, tmp_path: Path) -> None
     space.call(space.fake.fail, 429, headers={"Retry-After": "0"}, times=1)
     waited = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(2))
     assert "2 of 2 chat tokens minted, 0 failed, 1 rate limit wait (429)" in waited.stderr
-    one = batch(space, "--input", "-", "--output", str(tmp_path / "o.jsonl"), stdin=rows(1))
+    one = batch(space, "--input", "-", "--output", str(tmp_path / "one.jsonl"), stdin=rows(1))
     assert "1 of 1 chat token minted, 0 failed" in one.stderr
 
 

@@ -71,6 +71,33 @@ def test_bad_input_is_a_usage_error_and_nothing_is_sent(
     assert space.fake.requests == []
 
 
+@pytest.mark.parametrize("fed", ["the whole JSON", "the JSON indented", "a JSON string"])
+def test_refresh_fed_json_instead_of_a_refresh_token_says_so_and_sends_nothing(space: ThreadedFake, fed: str) -> None:
+    created = subprocess.run(
+        [*COMMAND, "subscriber-token", "create", "--reference", "alice@example.com"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(space),
+    )
+    assert created.returncode == 0, created.stderr
+    sat = json.loads(created.stdout)
+    stdin = {
+        "the whole JSON": created.stdout,  # `create ... | refresh`: the jq -r .refresh_token forgotten
+        "the JSON indented": json.dumps(sat, indent=2),  # through `jq .`
+        "a JSON string": json.dumps(sat["refresh_token"]) + "\n",  # `jq .refresh_token`, without -r
+    }[fed]
+    sent = len(space.fake.requests)
+    done = subprocess.run(
+        [*COMMAND, "subscriber-token", "refresh"], input=stdin, capture_output=True, text=True, env=environment(space)
+    )
+    assert done.returncode == 2
+    assert "expected a refresh token on standard input, not JSON" in done.stderr, done.stderr
+    assert "jq -r .refresh_token" in done.stderr and "nothing was sent" in done.stderr
+    assert sat["refresh_token"] not in done.stderr and sat["token"] not in done.stderr, "no secret in the message"
+    assert len(space.fake.requests) == sent
+
+
 def test_guest_and_invite_tokens(
     space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,7 +183,7 @@ def test_a_batch_takes_an_application_for_rows_without_one_and_reads_expiries(
     assert [line["expires_at"] for line in results(out)] == ["2031-01-01T00:00:00+00:00"] * 2
     assert all(r.json()["application_id"] == application for r in space.fake.requests)
     source.write_text(json.dumps({"reference": "c", "expire_at": "next tuesday"}) + "\n")
-    code, _, err = run(capsys, *argv[:-2], *creds)
+    code, _, err = run(capsys, *argv[:-3], str(tmp_path / "more.jsonl"), *creds)
     assert code == 2 and "field 'expire_at'" in err
 
 

@@ -30,7 +30,7 @@ def test_room_token_create_prints_the_token(
     space: ThreadedFake, creds: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     options = ["--room-name", "standup", "--user-name", "alice", "--permission", "room.self.audio_mute"]
-    options += ["--join-until", "2026-01-01T18:00:00Z", "--meta", '{"team": 7}', "--no-auto-create-room"]
+    options += ["--join-until", "2031-01-01T18:00:00Z", "--meta", '{"team": 7}', "--no-auto-create-room"]
     code, out, _ = run(capsys, "room-token", "create", *options, *creds)
     assert code == 0
     printed = json.loads(out)
@@ -41,7 +41,7 @@ def test_room_token_create_prints_the_token(
         "room_name": "standup",
         "user_name": "alice",
         "permissions": ["room.self.audio_mute"],
-        "join_until": "2026-01-01T18:00:00+00:00",
+        "join_until": "2031-01-01T18:00:00+00:00",
         "auto_create_room": False,
         "meta": {"team": 7},
     }
@@ -123,7 +123,7 @@ def test_every_invalid_room_row_is_listed_before_anything_is_minted(space: Threa
     source = tmp_path / "people.jsonl"
     source.write_text(
         '{"room_name": "ok"}\n{"user_name": "no room"}\n{"room_name": "a b"}\n{"room_name": "r", "colour": 1}\n'
-        '{"room_name": "r", "join_from": "2026-01-01"}\n'
+        '{"room_name": "r", "join_from": "2026-02-30"}\n'
     )
     done = subprocess.run(
         [*COMMAND, "room-token", "batch", "--input", str(source), "--output", str(tmp_path / "o.jsonl")],

@@ -131,6 +131,8 @@ async def test_create_is_retried_after_an_unknown_outcome_and_makes_one_subscrib
     ("changes", "field"),
     [
         ({"reference": ""}, "reference"),
+        ({"reference": "   "}, "reference"),
+        ({"reference": "\t\n\u3000"}, "reference"),
         ({"reference": 7}, "reference"),
         ({"expire_at": datetime(2031, 1, 1)}, "expire_at"),
         ({"expire_at": "2031-01-01T00:00:00Z"}, "expire_at"),
@@ -256,3 +258,46 @@ async def test_a_malformed_answer_is_an_unexpected_response_that_shows_no_value(
     with pytest.raises(UnexpectedResponseError) as info:
         await client.fabric.subscriber_tokens.create("jack")
     assert "leaked-token-value" not in str(info.value) and '"refresh_token": "<a string>"' in str(info.value)
+
+
+MILLISECONDS = 1767225600000  # JavaScript's Date.now() for 2026-01-01T00:00:00Z
+EXPIRIES: list[tuple[str, str]] = [
+    ("subscriber_tokens.create", "expire_at"),
+    ("subscriber_tokens.cache", "expire_at"),
+    ("guest_tokens.create", "expire_at"),
+    ("invite_tokens.create", "expires_at"),
+]
+
+
+async def call_with_expiry(client: SignalWireClient, fake: FakeSignalWire, operation: str, expiry: Any) -> Any:
+    fabric = client.fabric
+    address = fake.fabric.add_address()
+    if operation == "subscriber_tokens.create":
+        return await fabric.subscriber_tokens.create("kim", expire_at=expiry)
+    if operation == "subscriber_tokens.cache":
+        return await fabric.subscriber_tokens.cache().get("kim", expire_at=expiry)
+    if operation == "guest_tokens.create":
+        return await fabric.guest_tokens.create([address], expire_at=expiry)
+    sat = await fabric.subscriber_tokens.create("inviter")
+    return await fabric.invite_tokens.create(address_id=address, subscriber_token=sat.token, expires_at=expiry)
+
+
+@pytest.mark.parametrize(("operation", "field"), EXPIRIES)
+async def test_an_expiry_in_milliseconds_is_refused_before_anything_is_sent(
+    client: SignalWireClient, fake: FakeSignalWire, operation: str, field: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        await call_with_expiry(client, fake, operation, MILLISECONDS)
+    assert info.value.field == field and "milliseconds" in str(info.value)
+    assert [r.operation for r in fake.requests] in ([], ["fabric.subscriber_tokens.create"]), "only the inviter's"
+
+
+@pytest.mark.parametrize(("operation", "field"), EXPIRIES)
+async def test_the_last_second_of_the_year_9999_is_an_expiry_whose_token_is_kept(
+    client: SignalWireClient, fake: FakeSignalWire, operation: str, field: str
+) -> None:
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    for expiry in (last, last.timestamp()):
+        token = await call_with_expiry(client, fake, operation, expiry)
+        assert token.token and token.expires_at == last
+        assert fake.requests[-1].json()[field] == 253_402_300_799

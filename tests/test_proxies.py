@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import RawTestServer
 from multidict import CIMultiDict
 
-from signalwire_tokens import ConnectError, RetryPolicy, SignalWireClient
+from signalwire_tokens import ConnectError, InvalidRequestError, RetryPolicy, SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import API_TOKEN, PROJECT_ID
@@ -157,3 +157,16 @@ async def test_https_proxy_tunnels_to_the_api_and_its_credentials_stay_out_of_er
     assert "407" in str(error) and not error.request_sent
     shown = "".join(traceback.format_exception(error))
     assert "proxy-secret" not in shown and "YWxpY2U6cHJveHktc2VjcmV0" not in shown
+
+
+async def test_a_session_that_trusts_the_environment_is_refused_and_nothing_is_sent(
+    environ: pytest.MonkeyPatch, fake: FakeSignalWire
+) -> None:
+    # With trust_env, aiohttp adds the .netrc login the fixture wrote for 127.0.0.1 to every request: the embed
+    # token's, whose spec asks for no credentials, would carry Basic netrc-user:netrc-secret.
+    async with aiohttp.ClientSession(trust_env=True) as session:
+        with pytest.raises(InvalidRequestError) as refused:
+            SignalWireClient(None, PROJECT_ID, API_TOKEN, base_url=fake.url, session=session)
+    assert refused.value.field == "session"
+    assert "trust_env" in str(refused.value) and "proxy=" in str(refused.value)
+    assert fake.requests == []

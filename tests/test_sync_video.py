@@ -39,7 +39,7 @@ def test_room_tokens_are_minted_one_and_many(space: ThreadedFake, client: SyncSi
         assert_request_matches_spec(recorded)
 
 
-def test_a_bad_room_token_is_refused_in_the_callers_thread(space: ThreadedFake, client: SyncSignalWireClient) -> None:
+def test_a_bad_room_token_is_refused_before_anything_is_sent(space: ThreadedFake, client: SyncSignalWireClient) -> None:
     with pytest.raises(InvalidRequestError) as info:
         client.video.room_tokens.create(room_name="r", remove_after_seconds_elapsed=0)
     assert info.value.field == "remove_after_seconds_elapsed"

@@ -4,6 +4,7 @@ against SignalWire's OpenAPI."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import pytest
@@ -20,7 +21,7 @@ from signalwire_tokens import (
 from signalwire_tokens.testing import FakeSignalWire
 
 from .conftest import TOKEN_ID, assert_request_matches_spec, assert_response_matches_spec
-from .support import Answers
+from .support import Answers, ThreadedFake, sync_client
 
 
 async def test_list_follows_the_next_links_page_by_page(fake: FakeSignalWire) -> None:
@@ -82,13 +83,47 @@ async def test_a_next_link_to_another_origin_is_refused_and_nothing_is_sent_ther
     assert info.value.field is None
 
 
-async def test_a_next_link_to_the_page_just_answered_stops_the_list(fake: FakeSignalWire) -> None:
+def cyclic_pages(fake: FakeSignalWire, conference: str, cycle: list[int]) -> None:
+    """Answer the listing's pages in ``cycle``'s order, each page's next link pointing to the following page number
+    (0: the first page the client asks for), as an API that lost its place would."""
+
+    def page(number: int) -> str:
+        first = f"{fake.url}/api/video/conferences/{conference}/conference_tokens?page_size=50"
+        return first if number == 0 else f"{first}&page_number={number}"
+
+    for answered, following in itertools.pairwise(cycle):
+        token = {"id": str(uuid.uuid4()), "name": f"page {answered}", "token": "vpt_0123456789abcdef", "scopes": []}
+        links = {"self": page(answered), "first": page(0), "next": page(following)}
+        fake.fail(200, body={"links": links, "data": [token]}, operation="video.conference_tokens.list")
+
+
+# Each list: the pages answered, in order, then the page the last one's next link leads back to.
+CYCLES = {"to itself": [0, 0], "A to B to A": [0, 1, 0], "A to B to C to B": [0, 1, 2, 1]}
+
+
+@pytest.mark.parametrize("cycle", CYCLES.values(), ids=CYCLES.keys())
+async def test_a_next_link_already_followed_ends_the_list_with_an_error(fake: FakeSignalWire, cycle: list[int]) -> None:
     conference = fake.add_conference(tokens=0)
-    page = f"{fake.url}/api/video/conferences/{conference}/conference_tokens?page_size=50"
-    fake.fail(200, body={"links": {"self": page, "first": page, "next": page}, "data": []})
+    cyclic_pages(fake, conference, cycle)
+    listed: list[str | None] = []
+
+    async def read_all(client: SignalWireClient) -> None:
+        async for token in client.video.conference_tokens.list(conference):
+            listed.append(token.name)
+
     async with fake.client() as client:
-        with pytest.raises(UnexpectedResponseError, match="just answered"):
-            [t async for t in client.video.conference_tokens.list(conference)]
+        with pytest.raises(UnexpectedResponseError, match="already followed"):
+            await read_all(client)
+    assert listed == [f"page {n}" for n in cycle[:-1]], "every page read once, then the error"
+    assert len(fake.requests) == len(cycle) - 1, "the page already read is not asked for again"
+
+
+def test_the_sync_client_ends_a_cyclic_list_with_the_same_error(space: ThreadedFake) -> None:
+    conference = space.call(space.fake.add_conference, tokens=0)
+    space.call(cyclic_pages, space.fake, conference, CYCLES["A to B to A"])
+    with sync_client(space) as client, pytest.raises(UnexpectedResponseError, match="already followed"):
+        list(client.video.conference_tokens.list(conference))
+    assert len(space.fake.requests) == 2
 
 
 @pytest.mark.parametrize("body", [{"data": []}, {"links": {"self": "s", "first": "f", "next": 3}, "data": []}, []])

@@ -27,9 +27,9 @@ EVERY_FIELD: dict[str, Any] = {
     "room_name": "standup_2-b",
     "user_name": "Alice",
     "permissions": ["room.self.audio_mute", "room.member.remove", "room.set_layout"],
-    "join_from": datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc),
-    "join_until": datetime(2026, 1, 1, 18, 30, tzinfo=timezone(timedelta(hours=2))),
-    "remove_at": datetime(2026, 1, 2, tzinfo=timezone.utc),
+    "join_from": datetime(2031, 1, 1, 9, 0, tzinfo=timezone.utc),
+    "join_until": datetime(2031, 1, 1, 18, 30, tzinfo=timezone(timedelta(hours=2))),
+    "remove_at": datetime(2031, 1, 2, tzinfo=timezone.utc),
     "remove_after_seconds_elapsed": 900,
     "join_audio_muted": True,
     "join_video_muted": False,
@@ -55,13 +55,13 @@ async def test_a_room_token_with_every_field_is_sent_as_documented(fake: FakeSig
     assert (sent.method, sent.path, sent.content_type) == ("POST", "/api/video/room_tokens", "application/json")
     assert sent.json() == {
         **EVERY_FIELD,
-        "join_from": "2026-01-01T09:00:00+00:00",
-        "join_until": "2026-01-01T16:30:00+00:00",
-        "remove_at": "2026-01-02T00:00:00+00:00",
+        "join_from": "2031-01-01T09:00:00+00:00",
+        "join_until": "2031-01-01T16:30:00+00:00",
+        "remove_at": "2031-01-02T00:00:00+00:00",
     }
     claims = fake.decode_room_token(room.token)
     assert (claims["r"], claims["u"], claims["s"]) == ("standup_2-b", "Alice", EVERY_FIELD["permissions"])
-    assert claims["ju"] == int(datetime(2026, 1, 1, 16, 30, tzinfo=timezone.utc).timestamp())
+    assert claims["ju"] == int(datetime(2031, 1, 1, 16, 30, tzinfo=timezone.utc).timestamp())
     assert fake.room_tokens_minted == 1
     assert_request_matches_spec(sent)
     assert_response_matches_spec(sent, answers.responses[0].status, answers.responses[0].body)
@@ -137,12 +137,12 @@ def test_the_limits_are_inclusive() -> None:
 
 
 def test_rfc_3339_strings_with_an_offset_are_read_and_sent_in_utc() -> None:
-    request = RoomTokenRequest(room_name="r", join_from="2026-03-01T10:00:00Z", join_until="2026-03-01T12:00:00+01:00")
-    assert request.join_from == datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    request = RoomTokenRequest(room_name="r", join_from="2031-03-01T10:00:00Z", join_until="2031-03-01T12:00:00+01:00")
+    assert request.join_from == datetime(2031, 3, 1, 10, tzinfo=timezone.utc)
     assert request.to_json() == {
         "room_name": "r",
-        "join_from": "2026-03-01T10:00:00+00:00",
-        "join_until": "2026-03-01T11:00:00+00:00",
+        "join_from": "2031-03-01T10:00:00+00:00",
+        "join_until": "2031-03-01T11:00:00+00:00",
     }
 
 
@@ -164,7 +164,8 @@ async def test_the_fakes_own_checks_answer_with_the_documented_422(fake: FakeSig
         ({"user_name": "u"}, "room_name"),
         ({"room_name": "bad name"}, "room_name"),
         ({"room_name": "r", "permissions": ["room.fly"]}, "permissions"),
-        ({"room_name": "r", "join_from": "2026-01-01"}, "join_from"),
+        ({"room_name": "r", "join_from": "2026-02-30"}, "join_from"),
+        ({"room_name": "r", "join_until": "tomorrow"}, "join_until"),
         ({"room_name": "r", "remove_after_seconds_elapsed": 0}, "remove_after_seconds_elapsed"),
         ({"room_name": "r", "join_as": "host"}, "join_as"),
         ({"room_name": "r", "meta": {"k": "v" * 2000}}, "meta"),
@@ -193,7 +194,7 @@ async def test_an_audience_member_gets_no_permissions(client: SignalWireClient, 
 async def test_a_batch_takes_requests_and_dicts_in_order_each_item_on_its_own(fake: FakeSignalWire) -> None:
     rows: list[Any] = [
         RoomTokenRequest(room_name="a", user_name="u0"),
-        {"room_name": "b", "user_name": "u1", "join_until": "2026-01-01T00:00:00Z"},
+        {"room_name": "b", "user_name": "u1", "join_until": "2031-01-01T00:00:00Z"},
         {"room_name": "bad name"},
         {"user_name": "no room"},
         {"room_name": "c", "colour": "blue"},

@@ -1,5 +1,7 @@
+# mypy: disable-error-code="empty-body"
+# (Each @blocking method is a declaration: blocking() gives it the async method as its body.)
 """``client.fabric`` of :class:`SyncSignalWireClient`: Call Fabric tokens and the subscriber token cache, blocking.
-Each method is the async resource's, with the same parameters, defaults and results, run on the client's loop."""
+Each call is the async resource's own method (``_blocking``), run on the client's loop."""
 
 from __future__ import annotations
 
@@ -26,19 +28,17 @@ from ..resources.fabric import (
     SubscriberTokens,
 )
 from ._batch import Requests, SyncBatchStream
+from ._blocking import Blocking, blocking
 from ._cache import SyncTokenCache
 from ._portal import Portal
 
 __all__ = ["SyncFabric", "SyncSubscriberTokenCache", "SyncSubscriberTokens"]
 
 
-class SyncSubscriberTokens:
+class SyncSubscriberTokens(Blocking[SubscriberTokens]):
     """``client.fabric.subscriber_tokens``, blocking."""
 
-    def __init__(self, portal: Portal, tokens: SubscriberTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(SubscriberTokens.create)
     def create(
         self,
         reference: str,
@@ -59,33 +59,15 @@ class SyncSubscriberTokens:
     ) -> SubscriberToken:
         """Make or update a subscriber and mint its access token (see ``SignalWireClient``'s
         ``fabric.subscriber_tokens.create``)."""
-        # Checked here, in the caller's thread, exactly as the async resource checks it.
-        request = SubscriberTokenRequest(
-            reference=reference,
-            expire_at=expire_at,
-            application_id=application_id,
-            password=password,
-            fingerprint=fingerprint,
-            scope=scope,
-            first_name=first_name,
-            last_name=last_name,
-            display_name=display_name,
-            job_title=job_title,
-            time_zone=time_zone,
-            country=country,
-            region=region,
-            company_name=company_name,
-        )
-        return self._portal.run(self._tokens.mint, request)
 
+    @blocking(SubscriberTokens.mint)
     def mint(self, request: SubscriberTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> SubscriberToken:
         """Mint the token a prepared request describes."""
-        return self._portal.run(self._tokens.mint, request, extensions)
 
+    @blocking(SubscriberTokens.refresh)
     def refresh(self, refresh_token: str | SubscriberToken) -> SubscriberToken:
         """Exchange a refresh token (or the token holding it) for a new pair; not repeated after an unknown
         outcome (a refresh token works once)."""
-        return self._portal.run(self._tokens.refresh, refresh_token)
 
     def create_many(
         self,
@@ -100,7 +82,7 @@ class SyncSubscriberTokens:
         async client's ``create_many`` does; the input is pulled lazily, in the iterating thread."""
 
         def start(source: Requests) -> BatchStream[SubscriberToken]:
-            return self._tokens.create_many(
+            return self._target.create_many(
                 source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
             )
 
@@ -117,7 +99,7 @@ class SyncSubscriberTokens:
         refreshes run on the client's loop, between your calls."""
         # Made on the loop's thread: the client's registry of what to close is the loop's to touch.
         cache = self._portal.call(
-            self._tokens.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+            self._target.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
         )
         return SyncSubscriberTokenCache(self._portal, cache)
 
@@ -126,6 +108,7 @@ class SyncSubscriberTokenCache(SyncTokenCache[SubscriberTokenCache]):
     """A :class:`SubscriberTokenCache` for blocking callers: the same keys, margin, single flight (across threads
     too) and refresh ahead; ``repr`` shows counts only."""
 
+    @blocking(SubscriberTokenCache.get)
     def get(
         self,
         reference: str,
@@ -145,45 +128,26 @@ class SyncSubscriberTokenCache(SyncTokenCache[SubscriberTokenCache]):
         company_name: str | None = None,
     ) -> SubscriberToken:
         """The cached token for these arguments while it has more than the refresh margin left, else a new one."""
-        fields: dict[str, Any] = {
-            "expire_at": expire_at,
-            "application_id": application_id,
-            "password": password,
-            "fingerprint": fingerprint,
-            "scope": scope,
-            "first_name": first_name,
-            "last_name": last_name,
-            "display_name": display_name,
-            "job_title": job_title,
-            "time_zone": time_zone,
-            "country": country,
-            "region": region,
-            "company_name": company_name,
-        }
-        return self._portal.run(self._cache.get, reference, **fields)
 
     def invalidate(self, *, reference: str) -> int:
         """Drop every entry of the subscriber ``reference``; returns how many were dropped."""
-        return self._portal.call(self._cache.invalidate, reference=reference)
+        return self._portal.call(self._target.invalidate, reference=reference)
 
     @property
     def creates(self) -> int:
         """Requests to create a token."""
-        return self._cache.creates
+        return self._target.creates
 
     @property
     def renewals(self) -> int:
         """Requests to refresh a token with its refresh token."""
-        return self._cache.renewals
+        return self._target.renewals
 
 
-class SyncGuestTokens:
+class SyncGuestTokens(Blocking[GuestTokens]):
     """``client.fabric.guest_tokens``, blocking."""
 
-    def __init__(self, portal: Portal, tokens: GuestTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(GuestTokens.create)
     def create(
         self,
         allowed_addresses: Iterable[str],
@@ -193,35 +157,24 @@ class SyncGuestTokens:
         ch: Region | None = None,
     ) -> GuestToken:
         """Mint a guest token for up to 10 addresses."""
-        return self._portal.run(self._tokens.create, list(allowed_addresses), expire_at, region=region, ch=ch)
 
 
-class SyncEmbedTokens:
+class SyncEmbedTokens(Blocking[EmbedTokens]):
     """``client.fabric.embed_tokens``, blocking: no credentials are sent."""
 
-    def __init__(self, portal: Portal, tokens: EmbedTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(EmbedTokens.create)
     def create(self, c2c_token: str) -> EmbedToken:
         """Exchange a Click-to-Call token for a short-lived guest token."""
-        return self._portal.run(self._tokens.create, c2c_token)
 
 
-class SyncInviteTokens:
+class SyncInviteTokens(Blocking[InviteTokens]):
     """``client.fabric.invite_tokens``, blocking: sent with the inviting subscriber's token as Bearer."""
 
-    def __init__(self, portal: Portal, tokens: InviteTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(InviteTokens.create)
     def create(
         self, *, address_id: str, subscriber_token: str, expires_at: datetime | float | None = None
     ) -> InviteToken:
         """Mint an invite to a subscriber's address, as the subscriber whose token ``subscriber_token`` is."""
-        return self._portal.run(
-            self._tokens.create, address_id=address_id, subscriber_token=subscriber_token, expires_at=expires_at
-        )
 
 
 class SyncFabric:

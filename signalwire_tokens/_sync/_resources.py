@@ -1,6 +1,9 @@
-"""The resources of :class:`SyncSignalWireClient`: each method is the async resource's, with the same parameters,
-defaults and results, run on the client's loop while the calling thread waits. Written out one by one (nothing
-generated), so that type checkers and ``help()`` see real signatures."""
+# mypy: disable-error-code="empty-body"
+# (Each @blocking method is a declaration: blocking() gives it the async method as its body.)
+"""The resources of :class:`SyncSignalWireClient`: each call is the async resource's own method, with the same
+parameters, checks, defaults and results, run on the client's loop while the calling thread waits (``_blocking``).
+Each is declared here, so that type checkers and ``help()`` see real signatures; only what returns something
+asynchronous (a batch, a cache) has a body of its own, its blocking twin."""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from ..resources._channel_models import ChannelsInput, ChannelToken, ChannelToke
 from ..resources._channel_tokens import ChannelTokens
 from ..resources._chat_cache import ChatTokenCache
 from ._batch import Requests, SyncBatchStream
+from ._blocking import Blocking, blocking
 from ._cache import SyncTokenCache
-from ._portal import Portal
 
 __all__ = ["SyncChannelTokens", "SyncChatTokenCache", "SyncTokenAdmin"]
 
@@ -25,35 +28,28 @@ RequestT = TypeVar("RequestT", bound=ChannelTokenRequest)
 TokenT = TypeVar("TokenT", bound=ChannelToken)
 
 
-class SyncTokenAdmin:
+class SyncTokenAdmin(Blocking[_TokenAdmin]):
     """``client.api_tokens`` (compatibility API) and ``client.project_tokens`` (platform API), blocking."""
 
-    def __init__(self, portal: Portal, tokens: _TokenAdmin) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(_TokenAdmin.create)
     def create(self, name: str, permissions: PermissionsInput, subproject_id: str | None = None) -> ApiToken:
         """Create an API token. Not idempotent: retried only where the API cannot have acted on it."""
-        return self._portal.run(self._tokens.create, name, permissions, subproject_id)
 
+    @blocking(_TokenAdmin.update)
     def update(
         self, token_id: str, *, name: str | None = None, permissions: PermissionsInput | None = None
     ) -> ApiToken:
         """Change a token's name and/or permissions; fields left out are kept."""
-        return self._portal.run(self._tokens.update, token_id, name=name, permissions=permissions)
 
+    @blocking(_TokenAdmin.delete)
     def delete(self, token_id: str) -> None:
         """Delete a token. A 404 on a retry, after an attempt whose outcome was unknown, counts as deleted."""
-        self._portal.run(self._tokens.delete, token_id)
 
 
-class SyncChannelTokens(Generic[RequestT, TokenT]):
+class SyncChannelTokens(Blocking[ChannelTokens[RequestT, TokenT]], Generic[RequestT, TokenT]):
     """``client.chat_tokens`` and ``client.pubsub_tokens``, blocking."""
 
-    def __init__(self, portal: Portal, tokens: ChannelTokens[RequestT, TokenT]) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(ChannelTokens[RequestT, TokenT].create)
     def create(
         self,
         ttl: int,
@@ -62,11 +58,10 @@ class SyncChannelTokens(Generic[RequestT, TokenT]):
         state: Mapping[str, Any] | None = None,
     ) -> TokenT:
         """Mint one token valid for ``ttl`` minutes on ``channels``."""
-        return self._portal.run(self._tokens.create, ttl, channels, member_id, state)
 
+    @blocking(ChannelTokens[RequestT, TokenT].mint)
     def mint(self, request: ChannelTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> TokenT:
         """Mint the token a prepared request describes (``extensions``: per-call facts for the chain)."""
-        return self._portal.run(self._tokens.mint, request, extensions)
 
     def create_many(
         self,
@@ -82,7 +77,7 @@ class SyncChannelTokens(Generic[RequestT, TokenT]):
         is called on the client's loop thread, so it must not call the client."""
 
         def start(source: Requests) -> BatchStream[TokenT]:
-            return self._tokens.create_many(
+            return self._target.create_many(
                 source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
             )
 
@@ -95,7 +90,7 @@ class SyncChannelTokens(Generic[RequestT, TokenT]):
         closes; its background refreshes run on the client's loop, between your calls."""
         # Made on the loop's thread: the client's registry of what to close is the loop's to touch.
         cache = self._portal.call(
-            self._tokens.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
+            self._target.cache, max_entries=max_entries, refresh_margin=refresh_margin, clock=clock
         )
         return SyncChatTokenCache(self._portal, cache)
 
@@ -104,6 +99,7 @@ class SyncChatTokenCache(SyncTokenCache[ChatTokenCache[TokenT]], Generic[TokenT]
     """A :class:`ChatTokenCache` for blocking callers: the same keys, margin, single flight (across threads too: a
     cache is shared by every thread that uses it) and refresh ahead; ``repr`` shows counts only."""
 
+    @blocking(ChatTokenCache[TokenT].get)
     def get(
         self,
         ttl: int,
@@ -112,8 +108,7 @@ class SyncChatTokenCache(SyncTokenCache[ChatTokenCache[TokenT]], Generic[TokenT]
         state: Mapping[str, Any] | None = None,
     ) -> TokenT:
         """The cached token for these arguments while it has more than the refresh margin left, else a new one."""
-        return self._portal.run(self._cache.get, ttl, channels, member_id, state)
 
     def invalidate(self, *, member_id: str) -> int:
         """Drop every entry of ``member_id``; returns how many were dropped."""
-        return self._portal.call(self._cache.invalidate, member_id=member_id)
+        return self._portal.call(self._target.invalidate, member_id=member_id)

@@ -1,5 +1,7 @@
-"""``client.video`` of :class:`SyncSignalWireClient`: room tokens and conference tokens, blocking. Each method is
-the async resource's, with the same parameters, defaults and results, run on the client's loop."""
+# mypy: disable-error-code="empty-body"
+# (Each @blocking method is a declaration: blocking() gives it the async method as its body.)
+"""``client.video`` of :class:`SyncSignalWireClient`: room tokens and conference tokens, blocking. Each call is
+the async resource's own method (``_blocking``), run on the client's loop."""
 
 from __future__ import annotations
 
@@ -20,18 +22,16 @@ from ..resources.video import (
     Video,
 )
 from ._batch import Requests, SyncBatchStream
+from ._blocking import Blocking, blocking
 from ._portal import Portal
 
 __all__ = ["SyncConferenceTokens", "SyncRoomTokens", "SyncVideo"]
 
 
-class SyncRoomTokens:
+class SyncRoomTokens(Blocking[RoomTokens]):
     """``client.video.room_tokens``, blocking."""
 
-    def __init__(self, portal: Portal, tokens: RoomTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
-
+    @blocking(RoomTokens.create)
     def create(
         self,
         room_name: str,
@@ -55,32 +55,10 @@ class SyncRoomTokens:
         sync_audio_video: bool | None = None,
     ) -> RoomToken:
         """Mint one room token (see ``SignalWireClient``'s ``video.room_tokens.create``)."""
-        # Checked here, in the caller's thread, exactly as the async resource checks it.
-        request = RoomTokenRequest(
-            room_name=room_name,
-            user_name=user_name,
-            permissions=permissions,
-            join_from=join_from,
-            join_until=join_until,
-            remove_at=remove_at,
-            remove_after_seconds_elapsed=remove_after_seconds_elapsed,
-            join_audio_muted=join_audio_muted,
-            join_video_muted=join_video_muted,
-            auto_create_room=auto_create_room,
-            enable_room_previews=enable_room_previews,
-            room_display_name=room_display_name,
-            end_room_session_on_leave=end_room_session_on_leave,
-            join_as=join_as,
-            media_allowed=media_allowed,
-            room_meta=room_meta,
-            meta=meta,
-            sync_audio_video=sync_audio_video,
-        )
-        return self._portal.run(self._tokens.mint, request)
 
+    @blocking(RoomTokens.mint)
     def mint(self, request: RoomTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> RoomToken:
         """Mint the token a prepared request describes."""
-        return self._portal.run(self._tokens.mint, request, extensions)
 
     def create_many(
         self,
@@ -95,7 +73,7 @@ class SyncRoomTokens:
         ``create_many`` does; the input is pulled lazily, in the iterating thread."""
 
         def start(source: Requests) -> BatchStream[RoomToken]:
-            return self._tokens.create_many(
+            return self._target.create_many(
                 source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
             )
 
@@ -109,18 +87,14 @@ async def _next_token(pages: AsyncIterator[ConferenceToken]) -> ConferenceToken 
         return None
 
 
-class SyncConferenceTokens:
+class SyncConferenceTokens(Blocking[ConferenceTokens]):
     """``client.video.conference_tokens``, blocking."""
-
-    def __init__(self, portal: Portal, tokens: ConferenceTokens) -> None:
-        self._portal = portal
-        self._tokens = tokens
 
     def list(self, conference_id: str, *, page_size: int = 50) -> Iterator[ConferenceToken]:
         """Every token of a conference, a page at a time as the iteration reaches it (see ``SignalWireClient``'s
         ``video.conference_tokens.list``). The arguments are checked at the call; leaving the ``for`` early closes
         the listing on the client's loop."""
-        return self._iterate(self._tokens.list(conference_id, page_size=page_size))
+        return self._iterate(self._target.list(conference_id, page_size=page_size))
 
     def _iterate(self, pages: AsyncIterator[ConferenceToken]) -> Iterator[ConferenceToken]:
         try:
@@ -131,13 +105,13 @@ class SyncConferenceTokens:
             if aclose is not None and not self._portal.closed:
                 self._portal.run(aclose)
 
+    @blocking(ConferenceTokens.get)
     def get(self, token_id: str) -> ConferenceToken:
         """One conference token, by its ID."""
-        return self._portal.run(self._tokens.get, token_id)
 
+    @blocking(ConferenceTokens.reset)
     def reset(self, token_id: str) -> ConferenceToken:
         """Give a conference token a new value, and return it; not repeated after an unknown outcome."""
-        return self._portal.run(self._tokens.reset, token_id)
 
 
 class SyncVideo:

@@ -16,7 +16,17 @@ from typing import IO, Any, TextIO
 from ._batch_family import BatchFamily
 from ._credentials import UsageError
 
-__all__ = ["STDIO", "LineSet", "Spool", "is_file_output", "open_input", "open_output", "same_file", "scan_output"]
+__all__ = [
+    "STDIO",
+    "LineSet",
+    "Spool",
+    "is_empty",
+    "is_file_output",
+    "open_input",
+    "open_output",
+    "same_file",
+    "scan_output",
+]
 
 STDIO = "-"
 
@@ -43,6 +53,15 @@ def is_file_output(spec: str) -> bool:
         return False
     try:
         return stat.S_ISREG(os.stat(spec).st_mode)
+    except FileNotFoundError:
+        return True
+
+
+def is_empty(spec: str) -> bool:
+    """Whether the output file is absent or holds nothing: an empty one is what ``> tokens.jsonl`` or ``mktemp``
+    makes for the run about to start, so no result of an earlier run can be lost by writing it."""
+    try:
+        return os.stat(spec).st_size == 0
     except FileNotFoundError:
         return True
 

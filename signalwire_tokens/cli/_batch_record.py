@@ -18,7 +18,7 @@ import os
 
 import attrs
 
-__all__ = ["RunRecord", "read_record", "record_path", "remove_record", "resume_notice", "write_record"]
+__all__ = ["RunRecord", "has_record", "read_record", "record_path", "remove_record", "resume_notice", "write_record"]
 
 
 def record_path(output: str) -> str:
@@ -46,6 +46,11 @@ def write_record(output: str, record: RunRecord) -> None:
 def remove_record(output: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(record_path(output))
+
+
+def has_record(output: str) -> bool:
+    """Whether a run that did not finish left its record beside ``output`` (a finished run removes it)."""
+    return os.path.lexists(record_path(output))
 
 
 def read_record(output: str) -> RunRecord | None:

@@ -28,9 +28,19 @@ from .._errors import (
     TransportError,
 )
 from ._batch_family import BatchFamily
-from ._batch_files import STDIO, LineSet, Spool, is_file_output, open_input, open_output, same_file, scan_output
+from ._batch_files import (
+    STDIO,
+    LineSet,
+    Spool,
+    is_empty,
+    is_file_output,
+    open_input,
+    open_output,
+    same_file,
+    scan_output,
+)
 from ._batch_input import HeaderError, InputError, RowReader
-from ._batch_record import RunRecord, read_record, remove_record, resume_notice, write_record
+from ._batch_record import RunRecord, has_record, read_record, record_path, remove_record, resume_notice, write_record
 from ._batch_summary import Tally, plural, resume_command
 from ._credentials import UsageError, make_client
 from ._families import FAMILIES
@@ -132,6 +142,8 @@ async def run_batch(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs an --output file: it reads which rows are done from it")
     if same_file(args.input, args.output):
         raise UsageError(f"--input and --output are the same file ({args.output}): it would be lost; nothing done")
+    if not (args.resume or args.overwrite):
+        _refuse_rerun(args.output)
     family = FAMILIES[args.command]
     family.check_defaults(args)
     client = make_client(args)
@@ -187,6 +199,24 @@ async def run_batch(args: argparse.Namespace) -> int:
             )
         return _INTERRUPTED[stop.signal]
     return FAILED if tally.failed else OK
+
+
+def _refuse_rerun(output: str) -> None:
+    """An output an earlier run wrote to is refused, untouched: its tokens may be the only record of what was
+    minted, and truncating it would mint every row again. Only a regular file can hold them (not ``-``, a pipe or
+    a device), and an empty one beside no run record holds nothing to lose."""
+    if not is_file_output(output):
+        return
+    if not is_empty(output):
+        held = f"{output} is not empty (an earlier run's results?)"
+    elif has_record(output):
+        held = f"{record_path(output)} records a run of {output} that did not finish (interrupted, or still running)"
+    else:
+        return
+    raise UsageError(
+        f"{held}: pass --resume to mint only the rows it has no result for, or --overwrite to truncate it and mint"
+        " every row again (the tokens it holds are lost); nothing was touched"
+    )
 
 
 def _aborted(args: argparse.Namespace, unwritten: int) -> str:

@@ -9,7 +9,9 @@ import shlex
 import attrs
 
 from .._batch_item import BatchItem
+from .._errors import ApiError, TransportError
 from ._batch_files import STDIO
+from ._credentials import printable_options
 
 __all__ = ["Tally", "plural", "resume_command"]
 
@@ -24,7 +26,12 @@ class Tally:
     """The result lines written, by kind. A row counts once its line is on disk, never before."""
 
     minted: int = 0
-    api_errors: int = 0
+    #: Rows the API answered with an error (ApiError: a 4xx, or a 5xx after its retries).
+    refused: int = 0
+    #: Rows whose requests never got an answer (TransportError: a connection refused or lost, a timeout).
+    transport_failed: int = 0
+    #: Rows that failed otherwise (an answer that is not the API's documented one, say).
+    other_failed: int = 0
     budget_refused: int = 0
     skipped: int = 0
     #: 429s the batch waited out (each a wait until its Retry-After, not a failure).
@@ -36,22 +43,30 @@ class Tally:
 
     @property
     def failed(self) -> int:
-        return self.api_errors + self.budget_refused
+        return self.refused + self.transport_failed + self.other_failed + self.budget_refused
 
     def count(self, item: BatchItem) -> None:
         if item.ok:
             self.minted += 1
         elif item.error.retry_budget_exhausted:
             self.budget_refused += 1
+        elif isinstance(item.error, ApiError):
+            self.refused += 1
+        elif isinstance(item.error, TransportError):
+            self.transport_failed += 1
         else:
-            self.api_errors += 1
+            self.other_failed += 1
 
     def summary(self, noun: str, total: int, output: str) -> str:
         text = f"{self.minted:,} of {plural(total, noun)} minted, {self.failed:,} failed"
+        kinds = [
+            (self.refused, f"{self.refused:,} refused by the API"),
+            (self.transport_failed, f"{plural(self.transport_failed, 'transport failure')}: connection or timeout"),
+            (self.other_failed, plural(self.other_failed, "other failure")),
+            (self.budget_refused, f"{self.budget_refused:,} not retried: retry budget spent"),
+        ]
         if self.failed:
-            text += (
-                f" ({self.api_errors:,} refused by the API, {self.budget_refused:,} not retried: retry budget spent)"
-            )
+            text += f" ({', '.join(said for count, said in kinds if count)})"
         if self.skipped:
             text += f", {self.skipped:,} skipped (already in {output})"
         if self.throttled:
@@ -60,7 +75,8 @@ class Tally:
 
 
 def resume_command(args: argparse.Namespace, default_options: list[str]) -> str:
-    """The command that resumes the batch ``args`` describe; ``default_options`` are its family's (``--ttl``...)."""
+    """The command that resumes the batch ``args`` describe, every option as given (``default_options`` are its
+    family's: ``--ttl``...) but the API token; then, if it was an option, a line saying to give it again."""
     words = ["signalwire-tokens", args.command, "batch", "--input", args.input, "--output", args.output]
     for option, value in (("--format", args.format), ("--max-rate", args.max_rate)):
         if value is not None:
@@ -68,4 +84,10 @@ def resume_command(args: argparse.Namespace, default_options: list[str]) -> str:
     words += default_options
     if not args.ordered:
         words.append("--no-ordered")
-    return shlex.join([*words, "--concurrency", str(args.concurrency), "--resume"])
+    command = shlex.join([*words, "--concurrency", str(args.concurrency), *printable_options(args), "--resume"])
+    if args.api_token is None:
+        return command
+    return (
+        command + "\n  with the API token: --api-token is not repeated here (a secret); give it again, or set"
+        " SIGNALWIRE_API_TOKEN"
+    )

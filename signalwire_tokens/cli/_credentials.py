@@ -11,7 +11,7 @@ import os
 
 from .._client import SignalWireClient
 
-__all__ = ["UsageError", "add_credential_options", "make_client"]
+__all__ = ["UsageError", "add_credential_options", "make_client", "printable_options"]
 
 #: (from_env keyword, option, environment variable)
 _CREDENTIALS = (
@@ -20,6 +20,8 @@ _CREDENTIALS = (
     ("api_token", "--api-token", "SIGNALWIRE_API_TOKEN"),
 )
 _BASE_URL_VARIABLE = "SIGNALWIRE_BASE_URL"
+#: The credential options that are no secret, (attribute, option): all but the API token.
+_PRINTABLE = (("space", "--space"), ("project_id", "--project-id"), ("base_url", "--base-url"))
 
 
 class UsageError(Exception):
@@ -58,3 +60,13 @@ def make_client(args: argparse.Namespace) -> SignalWireClient:
         options, variables = [option for option, _ in missing], [variable for _, variable in missing]
         raise UsageError(f"missing credentials: pass {_listed(options)}, or set {_listed(variables)}")
     return SignalWireClient.from_env(**overrides)
+
+
+def printable_options(args: argparse.Namespace) -> list[str]:
+    """The credential options given, as the words of a command printed for the user to run again: never
+    ``--api-token``, a secret (the command is left to say it was given and not repeated)."""
+    words: list[str] = []
+    for name, option in _PRINTABLE:
+        if (value := getattr(args, name, None)) is not None:
+            words += [option, value]
+    return words

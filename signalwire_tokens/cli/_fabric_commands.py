@@ -102,6 +102,14 @@ def _refresh_token() -> str:
     token = sys.stdin.readline().strip()
     if not token:
         raise UsageError("subscriber-token refresh reads the refresh token from standard input, and it was empty")
+    # No refresh token starts as JSON does: this is a SAT's JSON, or a JSON string, the `jq -r` forgotten. The API
+    # would answer 422; the message names neither the input nor a piece of it, since it holds the secrets.
+    if token.startswith(("{", "[", '"')):
+        raise UsageError(
+            "subscriber-token refresh expected a refresh token on standard input, not JSON: take it out of the"
+            " token's JSON with jq -r .refresh_token (e.g. jq -r .refresh_token sat.json | signalwire-tokens"
+            " subscriber-token refresh); nothing was sent"
+        )
     return token
 
 

@@ -76,7 +76,8 @@ CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
 EXIT_CODES = """exit codes:
   0        every row minted
   1        the API refused: a stop (401, 403, an API that cannot be reached), or rows that failed (see the summary)
-  2        usage or input errors (bad options, invalid rows, an output --resume cannot use): nothing minted
+  2        usage or input errors (bad options, invalid rows, an output --resume cannot use, an output that
+           is not empty without --resume or --overwrite): nothing minted
   130/143  interrupted by SIGINT/SIGTERM: resume with --resume (the last lines on stderr give the command)"""
 
 BATCH_EPILOG = f"""input rows (JSON Lines, or CSV with a header of the same columns):
@@ -116,11 +117,21 @@ def add_batch_parser(actions: Any, noun: str, input_help: str, epilog: str) -> a
         " holds back the lines after it, not the requests. --no-ordered: write each result as soon as its row is"
         " done (every line carries its input line, which --resume reads either way)",
     )
-    batch.add_argument(
+    # Without either, an output that holds anything (or an interrupted run's record) is refused: its tokens may
+    # be the only record of what was minted.
+    rerun = batch.add_mutually_exclusive_group()
+    rerun.add_argument(
         "--resume",
         action="store_true",
         help="skip the rows the output already holds and append the rest; refuses an output that is not a batch's,"
         " and says how many rows a killed run may have minted without writing them",
+    )
+    rerun.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an output file that is not empty (or beside which an interrupted run left its .run record):"
+        " truncate it and mint every row again; the tokens it held are lost. Without --resume or --overwrite such"
+        " an output is refused, untouched",
     )
     return batch
 

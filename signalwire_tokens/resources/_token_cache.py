@@ -153,9 +153,15 @@ class TokenCache(abc.ABC, Generic[KeyT, RequestT, TokenT]):
         if excess > 0:
             # Least recently used first, but never a key whose mint is in flight: its callers share that one request,
             # and a caller arriving after an eviction would start a second one (two tokens for one key). So the
-            # cache may hold more than max_entries by the mints in flight, until they land.
-            idle = [old for old, held in self._entries.items() if held.flight is None and old != key]
-            for old in idle[:excess]:
+            # cache may hold more than max_entries by the mints in flight, until they land. The dict is in LRU order:
+            # the walk stops at the last victim, passing over only the mints in flight, never the whole cache.
+            victims: list[KeyT] = []
+            for old, held in self._entries.items():
+                if held.flight is None and old != key:
+                    victims.append(old)
+                    if len(victims) == excess:
+                        break
+            for old in victims:
                 del self._entries[old]
         return entry
 

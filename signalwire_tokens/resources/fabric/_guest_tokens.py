@@ -84,10 +84,10 @@ class GuestTokens:
         for name, value in (("expire_at", asked), ("region", _region("region", region)), ("ch", _region("ch", ch))):
             if value is not None:
                 body[name] = value
-        sent_at = datetime.now(timezone.utc)
+        expires_at = expiry(asked, datetime.now(timezone.utc))
         response = await self._client.send("POST", self._url, "fabric.guest_tokens.create", body=JsonBody(body))
         token, refresh_token = read_strings(response, "token", "refresh_token")
-        return GuestToken(token, refresh_token, expiry(asked, sent_at))
+        return GuestToken(token, refresh_token, expires_at)
 
 
 class EmbedTokens:
@@ -127,9 +127,9 @@ class InviteTokens:
         asked = unixtime("expires_at", expires_at)
         if asked is not None:
             body["expires_at"] = asked
-        sent_at = datetime.now(timezone.utc)
+        expires_at = expiry(asked, datetime.now(timezone.utc))
         response = await self._client.send(
             "POST", self._url, "fabric.invite_tokens.create", body=JsonBody(body), security=security
         )
         (token,) = read_strings(response, "token")
-        return InviteToken(token, expiry(asked, sent_at))
+        return InviteToken(token, expires_at)

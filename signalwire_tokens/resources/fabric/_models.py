@@ -1,6 +1,6 @@
 """Call Fabric tokens: the subscriber token request (every field of ``SubscriberTokenRequest``, checked against every
-documented limit when made) and the tokens the five operations mint. Every token and refresh token is a secret,
-and so is a subscriber's password: a repr shows a few characters at each end at most."""
+documented limit when made) and the tokens the five operations mint. Every token and refresh token is a secret
+(a repr shows a few characters at each end at most), and so is a subscriber's password (a repr shows nothing)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from typing import Any, Literal
 import attrs
 
 from ..._errors import InvalidRequestError
-from ..._validate import check_str, check_uuid, mask
+from ..._validate import check_str, check_uuid, hide, mask
 from .._batch_items import request_from_item
 
 __all__ = [
     "DEFAULT_LIFE",
     "FINGERPRINT_PATTERN",
+    "MAX_UNIXTIME",
     "REFRESH_TOKEN_EXTRA_LIFE",
     "SCOPE_ONLY_LIFE",
     "EmbedToken",
@@ -32,6 +33,9 @@ __all__ = [
     "unixtime",
 ]
 
+#: The last second of the year 9999: an expiry past it is no POSIX seconds a datetime can hold, but (13 digits)
+#: milliseconds, as JavaScript's ``Date.now()`` gives.
+MAX_UNIXTIME = 253_402_300_799
 #: A SAT's documented default life ("two hours from now"), and a refreshed token's.
 DEFAULT_LIFE = timedelta(hours=2)
 #: The life of a token asked with scope ``sat:refresh`` and no fingerprint, as the spec limits it.
@@ -66,11 +70,18 @@ def unixtime(name: str, value: Any) -> int | None:
         )
     if seconds <= 0:
         raise InvalidRequestError(f"{name} must be after 1970-01-01, got {value!r}", field=name)
+    if seconds > MAX_UNIXTIME:
+        raise InvalidRequestError(
+            f"{name} must be POSIX seconds, got {value!r}, past the year 9999: it looks like milliseconds"
+            " (JavaScript's Date.now()); divide it by 1000",
+            field=name,
+        )
     return math.floor(seconds)
 
 
 def expiry(asked: int | None, sent_at: datetime) -> datetime:
-    """When a token expires: the unixtime asked for, else the documented default, two hours after sending."""
+    """When a token expires: the unixtime asked for, else the documented default, two hours after sending. Worked
+    out before the request is sent, so that nothing after a mint can fail and lose the token the API made."""
     return sent_at + DEFAULT_LIFE if asked is None else datetime.fromtimestamp(asked, timezone.utc)
 
 
@@ -89,7 +100,12 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], An
 
 
 def _reference(value: Any) -> str:
-    return check_str("reference", value, min_length=1)
+    reference = check_str("reference", value, min_length=1)
+    if reference.isspace():
+        raise InvalidRequestError(
+            "reference must hold more than white space (it names the subscriber)", field="reference"
+        )
+    return reference
 
 
 def _expire_at(value: Any) -> int | None:
@@ -116,22 +132,18 @@ def _fingerprint(value: Any) -> str | None:
     return value
 
 
-def _masked_or_none(value: str | None) -> str:
-    return "None" if value is None else mask(value)
-
-
 @attrs.frozen
 class SubscriberTokenRequest:
     """One subscriber access token to mint, making or updating the subscriber ``reference`` names: every field of
     ``SubscriberTokenRequest``, checked when made (each failure an :class:`InvalidRequestError` whose ``field``
     names the field). A field left None is not sent, and the API's default applies. ``expire_at`` is an aware
-    datetime or POSIX seconds, held as the integer unixtime that is sent. ``password`` is a secret: the repr masks
-    it (``""`` keeps the subscriber's password, as the spec says)."""
+    datetime or POSIX seconds, held as the integer unixtime that is sent. ``password`` is a secret: the repr shows
+    nothing of it (``""`` keeps the subscriber's password, as the spec says)."""
 
     reference: str = attrs.field(converter=_reference)
     expire_at: int | None = attrs.field(default=None, converter=_expire_at)
     application_id: str | None = attrs.field(default=None, converter=_application_id)
-    password: str | None = attrs.field(default=None, converter=_password, repr=_masked_or_none)
+    password: str | None = attrs.field(default=None, converter=_password, repr=hide)
     fingerprint: str | None = attrs.field(default=None, converter=_fingerprint)
     scope: SubscriberScope | None = attrs.field(default=None, validator=_choice(_SCOPES))
     first_name: str | None = attrs.field(default=None, validator=_text)

@@ -97,13 +97,13 @@ class SubscriberTokens:
         # unknown outcome leaves the subscriber as one attempt would. What it mints is a token nobody saw, which
         # changes nothing for the caller (as with chat tokens). So it is idempotent.
         sent_at = datetime.now(timezone.utc)
-        body = JsonBody(request.to_json())
-        response = await self._client.send("POST", self._url, CREATE, body=body, extensions=extensions)
-        subscriber_id, token, refresh_token = read_strings(response, "subscriber_id", "token", "refresh_token")
         expires_at = expiry(request.expire_at, sent_at)
         if request.scope == "sat:refresh" and request.fingerprint is None:
             # "If sat:refresh is set without fingerprint, the token's lifetime is limited to 60 seconds."
             expires_at = min(expires_at, sent_at + SCOPE_ONLY_LIFE)
+        body = JsonBody(request.to_json())
+        response = await self._client.send("POST", self._url, CREATE, body=body, extensions=extensions)
+        subscriber_id, token, refresh_token = read_strings(response, "subscriber_id", "token", "refresh_token")
         return SubscriberToken(subscriber_id, token, refresh_token, expires_at)
 
     async def refresh(self, refresh_token: str | SubscriberToken) -> SubscriberToken:

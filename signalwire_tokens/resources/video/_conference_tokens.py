@@ -55,7 +55,8 @@ class ConferenceTokens:
         """Every token of a conference, fetched a page (of ``page_size``, 1..1000) at a time as the iteration
         reaches it, following the API's ``links.next``: one page in memory, whatever the number of tokens. A
         ``next`` link to another origin than the client's is refused with :class:`InvalidRequestError`, and
-        nothing is sent to it."""
+        nothing is sent to it; a ``next`` link already followed (a cycle) ends the listing with
+        :class:`UnexpectedResponseError`."""
         path = f"/api/video/conferences/{check_uuid('conference_id', conference_id)}/conference_tokens"
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidRequestError(
@@ -67,6 +68,9 @@ class ConferenceTokens:
 
     async def _pages(self, url: URL) -> AsyncIterator[ConferenceToken]:
         origin = self._client.base_url.origin()
+        # Every page asked for so far: a next link back to one of them is a cycle, which would page for ever. One
+        # URL per page read, a small price beside the page itself.
+        followed = {url}
         while True:
             response = await self._client.send("GET", url, "video.conference_tokens.list")
             tokens, following = _page(response)
@@ -81,8 +85,12 @@ class ConferenceTokens:
                     " it was not requested (the client's credentials go to its own origin only)",
                     field=None,
                 )
-            if next_url == url:
-                raise UnexpectedResponseError("the API's next page is the page it just answered: stopped")
+            if next_url in followed:
+                raise UnexpectedResponseError(
+                    f"the API's next page is one already followed (page {len(followed)} links back to an earlier"
+                    " one): the listing stopped instead of going round in a cycle"
+                )
+            followed.add(next_url)
             url = next_url
 
     async def get(self, token_id: str) -> ConferenceToken:

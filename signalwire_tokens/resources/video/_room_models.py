@@ -14,6 +14,7 @@ from ..._errors import InvalidRequestError
 from ..._validate import check_str, mask
 from .._batch_items import request_from_item
 from .._json_object import MAX_JSON_OBJECT_CHARS, json_object
+from ._moments import check_moment
 
 __all__ = [
     "MAX_REMOVE_AFTER_SECONDS",
@@ -124,38 +125,16 @@ def _permissions(value: Any) -> tuple[str, ...] | None:
     return names
 
 
-def _moment(name: str, value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            # RFC 3339's "Z" is UTC; Python 3.10's fromisoformat only reads "+00:00".
-            value = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" and value else value)
-        except ValueError:
-            raise InvalidRequestError(
-                f"{name} must be an RFC 3339 date and time such as '2026-01-01T09:00:00+00:00', got {value[:40]!r}",
-                field=name,
-            ) from None
-    if not isinstance(value, datetime):
-        raise InvalidRequestError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRequestError(
-            f"{name} must be an aware datetime (a naive one has no time zone: which moment is meant is unknown)",
-            field=name,
-        )
-    return value
-
-
 def _join_from(value: Any) -> datetime | None:
-    return _moment("join_from", value)
+    return check_moment("join_from", value)
 
 
 def _join_until(value: Any) -> datetime | None:
-    return _moment("join_until", value)
+    return check_moment("join_until", value)
 
 
 def _remove_at(value: Any) -> datetime | None:
-    return _moment("remove_at", value)
+    return check_moment("remove_at", value)
 
 
 def _remove_after(value: Any) -> int | None:
@@ -192,16 +171,39 @@ def _member_meta(value: Any) -> Mapping[str, Any] | None:
     return json_object("meta", value, MAX_JSON_OBJECT_CHARS)
 
 
+def _check_window(join_from: datetime | None, join_until: datetime | None, remove_at: datetime | None) -> None:
+    # "Now" is the wall clock when the request is made, just before it is sent (a batch makes each row as it
+    # pulls it): a time a minute past is past whichever clock a test or the API keeps.
+    now = datetime.now(timezone.utc)
+    for name, moment in (("join_until", join_until), ("remove_at", remove_at)):
+        if moment is not None and moment <= now:
+            raise InvalidRequestError(
+                f"{name} is already past ({moment.isoformat()}): nobody could use the token", field=name
+            )
+    if join_from is None:
+        return
+    for name, moment in (("join_until", join_until), ("remove_at", remove_at)):
+        if moment is not None and join_from > moment:
+            field = "join_from" if name == "join_until" else name
+            raise InvalidRequestError(
+                f"join_from ({join_from.isoformat()}) is after {name} ({moment.isoformat()}): nobody could use"
+                " the token",
+                field=field,
+            )
+
+
 @attrs.frozen
 class RoomTokenRequest:
     """One room token to mint: every field of ``Video.CreateRoomTokenRequest``, checked against every documented limit
     when made (each failure an :class:`InvalidRequestError` whose ``field`` names the field). A field left None is
-    not sent, and the API applies its documented default."""
+    not sent, and the API applies its documented default. A token nobody could use is refused too: a ``join_until``
+    or ``remove_at`` already past when the request is made (a batch's rows as each is made), a ``join_from`` after
+    the ``join_until`` or the ``remove_at``."""
 
     room_name: str = attrs.field(converter=_room_name)
     user_name: str | None = attrs.field(default=None, validator=_text(MAX_USER_NAME))
     permissions: tuple[str, ...] | None = attrs.field(default=None, converter=_permissions)
-    #: Aware datetimes (or RFC 3339 strings with an offset); sent as RFC 3339 in UTC.
+    #: Aware datetimes, dates (midnight UTC) or RFC 3339 strings with an offset, held and sent in UTC.
     join_from: datetime | None = attrs.field(default=None, converter=_join_from)
     join_until: datetime | None = attrs.field(default=None, converter=_join_until)
     remove_at: datetime | None = attrs.field(default=None, converter=_remove_at)
@@ -218,6 +220,9 @@ class RoomTokenRequest:
     meta: Mapping[str, Any] | None = attrs.field(default=None, converter=_member_meta, hash=False)
     sync_audio_video: bool | None = attrs.field(default=None, validator=_flag)
 
+    def __attrs_post_init__(self) -> None:
+        _check_window(self.join_from, self.join_until, self.remove_at)
+
     def to_json(self) -> dict[str, Any]:
         """The request body: the fields that are set, datetimes as RFC 3339 in UTC (``2026-01-01T09:00:00+00:00``)."""
         data: dict[str, Any] = {}
@@ -226,7 +231,7 @@ class RoomTokenRequest:
             if value is None:
                 continue
             if isinstance(value, datetime):
-                value = value.astimezone(timezone.utc).isoformat()
+                value = value.isoformat()
             elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):

@@ -133,11 +133,9 @@ def create_api_token(tokens: Tokens, params: Mapping[str, str], form: list[tuple
 
 
 def create_project_token(tokens: Tokens, params: Mapping[str, str], data: dict[str, Any]) -> Answer:
-    """The platform API's create: a JSON object of the same fields. ``subproject_id`` is a uuid when given: the
-    spec has no null for it."""
+    """The platform API's create: a JSON object of the same fields (a null ``subproject_id`` refused already, as
+    every null is)."""
     refuse_unknown(data, _CREATE_FIELDS)
-    if "subproject_id" in data and data["subproject_id"] is None:
-        raise invalid("subproject_id", "Subproject must be a valid UUID")
     return _create_token(tokens, data.get("name"), data.get("permissions", []), data.get("subproject_id"))
 
 

@@ -36,6 +36,7 @@ from ._handlers import (
     create_project_token,
     create_pubsub_token,
     delete_api_token,
+    invalid,
     update_api_token,
 )
 from ._jwt import ChatTokenSigner
@@ -154,6 +155,11 @@ def _parse_body(operation: Operation, body: bytes) -> Any:
         raise Refusal(operation.bad_body, "The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Refusal(operation.bad_body, "The request body must be a JSON object")
+    # No field of any request body the spec documents has a null among its types (a field left out is how a
+    # request asks for the default): null is refused, whatever the field, with the 422 each operation documents.
+    null = next((name for name, value in data.items() if value is None), None)
+    if null is not None:
+        raise invalid(null, f"{null} must not be null")
     return data
 
 

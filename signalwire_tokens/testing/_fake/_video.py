@@ -4,16 +4,15 @@ real ``links.next`` on the space's own origin, read, and reset."""
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from ...resources._json_object import MAX_JSON_OBJECT_CHARS, json_size
+from ...resources.video._moments import read_moment
 from ...resources.video._room_models import (
     MAX_REMOVE_AFTER_SECONDS,
     MAX_ROOM_DISPLAY_NAME,
@@ -27,7 +26,6 @@ from ._handlers import Tokens, invalid, refuse_unknown
 
 __all__ = ["create_room_token", "get_conference_token", "list_conference_tokens", "reset_conference_token"]
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 _FLAGS = (
     "join_audio_muted",
     "join_video_muted",
@@ -73,15 +71,14 @@ def _text(data: Mapping[str, Any], name: str, maximum: int) -> str | None:
 
 
 def _moment(data: Mapping[str, Any], name: str) -> int | None:
+    """The unixtime of a time field: an RFC 3339 date-time (a leap second included) or a date alone, as the spec
+    documents them."""
     value = data.get(name)
     if value is None:
         return None
-    try:
-        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-            raise ValueError(value)
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
-    except ValueError:
-        raise invalid(name, f"{name} must be an RFC 3339 date-time") from None
+    moment = read_moment(value) if isinstance(value, str) else None
+    if moment is None:
+        raise invalid(name, f"{name} must be an RFC 3339 date-time")
     return int(moment.timestamp())
 
 
