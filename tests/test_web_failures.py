@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -88,15 +89,12 @@ async def test_a_failed_mint_is_a_503_or_a_502_without_signalwires_body(
 
 
 async def test_an_unavailable_refresh_keeps_the_stored_session(client: SignalWireClient, fake: FakeSignalWire) -> None:
-    now = [0.0]
-    import time
-
-    now[0] = time.time()
+    now = [time.time()]
     tokens = BrowserTokens(client, identify=identify, clock=lambda: now[0])
     async with serve(tokens, "asgi") as browser:
         await browser.post("fabric/token")
         stored = await tokens.store.get("alice@example.com")
-        now[0] += 1.9 * 3600
+        now[0] += 1.7 * 3600
         fake.fail(429, headers={"Retry-After": "3"}, times=10)
         with fast_retries(max_attempts=1):
             reply = await browser.post("fabric/refresh")
@@ -105,14 +103,12 @@ async def test_an_unavailable_refresh_keeps_the_stored_session(client: SignalWir
 
 
 async def test_a_refresh_lost_on_the_way_forgets_the_refresh_token_it_may_have_spent(fake: FakeSignalWire) -> None:
-    import time
-
     now = [time.time()]
     async with fake.client(retry=RetryPolicy.disabled()) as client:
         tokens = BrowserTokens(client, identify=identify, clock=lambda: now[0])
         async with serve(tokens, "aiohttp") as browser:
             await browser.post("fabric/token")
-            now[0] += 1.9 * 3600
+            now[0] += 1.7 * 3600
             fake.reset(operation="fabric.subscriber_tokens.refresh", after_processing=True)
             reply = await browser.post("fabric/refresh")
             assert_refusal(reply, 503)

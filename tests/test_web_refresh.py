@@ -118,7 +118,7 @@ async def test_a_refused_refresh_token_is_forgotten_and_a_new_session_minted(
     status: int, browser: Browser, store: MemoryTokenStore, fake: FakeSignalWire, clock: Clock
 ) -> None:
     await browser.post("fabric/token")
-    clock.now += 1.9 * 3600
+    clock.now += 1.7 * 3600
     fake.fail(status, operation="fabric.subscriber_tokens.refresh")
     reply = await browser.post("fabric/refresh")
     assert reply.status == 200, reply.body
@@ -135,7 +135,7 @@ async def test_five_tabs_refreshing_at_once_make_one_refresh_call_and_share_its_
     browser: Browser, fake: FakeSignalWire, clock: Clock
 ) -> None:
     await browser.post("fabric/token")
-    clock.now += 1.9 * 3600
+    clock.now += 1.7 * 3600
     fake.delay(0.05, operation="fabric.subscriber_tokens.refresh")
     replies = await asyncio.gather(*(browser.post("fabric/refresh") for _ in range(5)))
     assert [reply.status for reply in replies] == [200] * 5
