@@ -152,3 +152,11 @@ async def test_the_aiohttp_app_refuses_a_streamed_body_past_the_cap_unread(
         assert response.status == 413
         assert response.headers["Cache-Control"] == "no-store"
     assert fake.requests == []
+
+
+async def test_an_empty_body_is_an_empty_object(client: SignalWireClient) -> None:
+    app = BrowserTokens(client, identify=identify).asgi_app()
+    exchange = Exchange({"type": "http.request", "body": b"", "more_body": False})
+    scope = http_scope("/fabric/token", headers=[*JSON_POST, (b"cookie", b"session=alice@example.com")])
+    await app(scope, exchange.receive, exchange.send)
+    assert exchange.status == 200

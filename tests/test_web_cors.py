@@ -100,3 +100,10 @@ async def test_allowed_origins_must_be_origins(origins: object, client: SignalWi
     with pytest.raises(InvalidRequestError) as caught:
         BrowserTokens(client, identify=identify, allowed_origins=origins)  # type: ignore[arg-type]
     assert caught.value.field == "allowed_origins"
+
+
+async def test_an_ipv6_origin_is_compared_as_browsers_write_it(client: SignalWireClient) -> None:
+    tokens = BrowserTokens(client, identify=identify, allowed_origins=("http://[::1]:8000",))
+    async with serve(tokens, "asgi") as browser:
+        assert (await browser.post("fabric/token", headers={"Origin": "http://[::1]:8000"})).status == 200
+        assert_refusal(await browser.post("fabric/token", headers={"Origin": "http://[::1"}), 403)

@@ -90,3 +90,14 @@ async def test_admit_is_a_sliding_window_that_counts_only_what_it_admits() -> No
     assert await store.admit("subscriber:alice", 2, 60.0) is None
     assert await store.admit("subscriber:alice", 2, 60.0) is None
     assert await store.admit("subscriber:alice", 2, 60.0) == 60.0
+
+
+async def test_admit_lets_the_oldest_times_slide_out_of_the_window() -> None:
+    clock = Clock()
+    store = MemoryTokenStore(clock=clock)
+    assert await store.admit("address:203.0.113.9", 2, 60.0) is None
+    clock.now += 30
+    assert await store.admit("address:203.0.113.9", 2, 60.0) is None
+    clock.now += 31
+    assert await store.admit("address:203.0.113.9", 2, 60.0) is None
+    assert await store.admit("address:203.0.113.9", 2, 60.0) == 29.0

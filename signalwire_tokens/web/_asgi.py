@@ -92,13 +92,12 @@ async def _body(receive: Receive) -> bytes | None:
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
-    # Nothing to start or stop: the client and the store belong to the app, which opens and closes them.
+    # Nothing to start or stop: the client and the store belong to the app, which opens and closes them. The
+    # protocol's two messages are each acknowledged as done.
     while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
+        kind = (await receive())["type"]
+        await send({"type": f"{kind}.complete"})
+        if kind == "lifespan.shutdown":
             return
 
 
@@ -110,7 +109,7 @@ def asgi_app(core: Core) -> AsgiApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
-            # A websocket has no route here: refuse the handshake.
+            # A websocket (ASGI's one other scope) has no route here: refuse the handshake.
             await receive()
             await send({"type": "websocket.close", "code": 1008})
             return
