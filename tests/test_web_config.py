@@ -59,33 +59,22 @@ async def test_the_defaults_mount_the_two_subscriber_routes_on_a_memory_store(cl
     )
 
 
+PROFILE: dict[str, Any] = {
+    "application_id": "ea14556a-984f-11ee-b9d1-0242ac120002",
+    "first_name": "Alice",
+    "last_name": "Liddell",
+    "display_name": "Alice L.",
+    "job_title": "Explorer",
+    "time_zone": "Europe/London",
+    "country": "GB",
+    "region": "us-central",
+    "company_name": "Wonderland",
+}
+
+
 def test_a_subscriber_carries_the_profile_fields_and_no_password() -> None:
-    subscriber = Subscriber(
-        "alice@example.com",
-        application_id="ea14556a-984f-11ee-b9d1-0242ac120002",
-        first_name="Alice",
-        last_name="Liddell",
-        display_name="Alice L.",
-        job_title="Explorer",
-        time_zone="Europe/London",
-        country="GB",
-        region="us-central",
-        company_name="Wonderland",
-    )
-    request = subscriber.token_request(scope="sat:refresh")
-    assert request == SubscriberTokenRequest(
-        reference="alice@example.com",
-        application_id="ea14556a-984f-11ee-b9d1-0242ac120002",
-        first_name="Alice",
-        last_name="Liddell",
-        display_name="Alice L.",
-        job_title="Explorer",
-        time_zone="Europe/London",
-        country="GB",
-        region="us-central",
-        company_name="Wonderland",
-        scope="sat:refresh",
-    )
+    request = Subscriber("alice@example.com", **PROFILE).token_request(scope="sat:refresh")
+    assert request == SubscriberTokenRequest(reference="alice@example.com", scope="sat:refresh", **PROFILE)
     with pytest.raises(TypeError):
         Subscriber("alice@example.com", password="secret")  # type: ignore[call-arg]
 
@@ -110,3 +99,21 @@ def test_the_web_package_imports_without_the_optional_extras() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "BrowserTokens" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        "https://app.example.com",
+        ("*",),
+        ("https://app.example.com/path",),
+        ("ftp://app.example.com",),
+        ("https://user@app.example.com",),
+        (42,),
+        ("https://app.example.com?x=1",),
+    ],
+)
+async def test_allowed_origins_must_be_origins(origins: object, client: SignalWireClient) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        BrowserTokens(client, identify=identify, allowed_origins=origins)  # type: ignore[arg-type]
+    assert caught.value.field == "allowed_origins"

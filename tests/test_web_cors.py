@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from signalwire_tokens import InvalidRequestError, SignalWireClient
+from signalwire_tokens import SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire
 from signalwire_tokens.web import BrowserTokens
 
@@ -17,9 +17,8 @@ APP = "https://app.example.com"
 CORS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods")
 
 
-@pytest.fixture(params=ADAPTERS)
-def adapter(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+#: Every test here runs through both adapters.
+pytestmark = pytest.mark.parametrize("adapter", ADAPTERS)
 
 
 async def test_an_allowed_pages_preflight_and_answer_carry_the_cors_headers(
@@ -84,26 +83,8 @@ async def test_without_allowed_origins_the_apps_own_origin_asks_without_cors_hea
     assert not any(name in reply.headers for name in CORS)
 
 
-@pytest.mark.parametrize(
-    "origins",
-    [
-        "https://app.example.com",
-        ("*",),
-        ("https://app.example.com/path",),
-        ("ftp://app.example.com",),
-        ("https://user@app.example.com",),
-        (42,),
-        ("https://app.example.com?x=1",),
-    ],
-)
-async def test_allowed_origins_must_be_origins(origins: object, client: SignalWireClient) -> None:
-    with pytest.raises(InvalidRequestError) as caught:
-        BrowserTokens(client, identify=identify, allowed_origins=origins)  # type: ignore[arg-type]
-    assert caught.value.field == "allowed_origins"
-
-
-async def test_an_ipv6_origin_is_compared_as_browsers_write_it(client: SignalWireClient) -> None:
+async def test_an_ipv6_origin_is_compared_as_browsers_write_it(adapter: str, client: SignalWireClient) -> None:
     tokens = BrowserTokens(client, identify=identify, allowed_origins=("http://[::1]:8000",))
-    async with serve(tokens, "asgi") as browser:
+    async with serve(tokens, adapter) as browser:
         assert (await browser.post("fabric/token", headers={"Origin": "http://[::1]:8000"})).status == 200
         assert_refusal(await browser.post("fabric/token", headers={"Origin": "http://[::1"}), 403)
