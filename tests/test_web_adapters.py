@@ -160,3 +160,18 @@ async def test_an_empty_body_is_an_empty_object(client: SignalWireClient) -> Non
     scope = http_scope("/fabric/token", headers=[*JSON_POST, (b"cookie", b"session=alice@example.com")])
     await app(scope, exchange.receive, exchange.send)
     assert exchange.status == 200
+
+
+async def test_fastapi_mounts_the_asgi_app(client: SignalWireClient, fake: FakeSignalWire) -> None:
+    fastapi = pytest.importorskip("fastapi")
+    httpx = pytest.importorskip("httpx")
+    app = fastapi.FastAPI()
+    app.mount("/signalwire", BrowserTokens(client, identify=identify).asgi_app())
+    headers = {"Origin": "http://testserver", "Content-Type": "application/json", "Cookie": "session=alice@example.com"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        reply = await http.post("/signalwire/fabric/token", headers=headers, content=b"{}")
+        missing = await http.post("/signalwire/video/token", headers=headers, content=b"{}")
+    assert reply.status_code == 200, reply.text
+    assert set(reply.json()) == {"token", "expiresAt"}
+    assert missing.status_code == 404
+    assert len(fake.requests) == 1
