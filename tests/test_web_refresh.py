@@ -80,6 +80,10 @@ async def test_a_refresh_near_expiry_swaps_the_refresh_token_and_stores_the_new_
     new = await store.get(ALICE)
     assert new is not None and new.token == body["token"] and new.refresh_token != old.refresh_token  # type: ignore[union-attr]
     assert new.refresh_token.encode() not in reply.body
+    # A tab refreshing just after: the SAT just stored is fresh, and the new refresh token is kept for later.
+    clock.now += 5
+    assert (await browser.post("fabric/refresh")).json() == body
+    assert operations(fake) == ["fabric.subscriber_tokens.create", "fabric.subscriber_tokens.refresh"]
 
 
 async def test_a_refresh_while_the_stored_sat_is_fresh_answers_it_without_spending_the_refresh_token(

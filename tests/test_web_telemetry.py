@@ -21,6 +21,7 @@ from .web_support import ADAPTERS, ALICE, FINGERPRINT, identify, serve
 ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 STATUS = "http.response.status_code"
+METHOD = "http.request.method"
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -37,9 +38,17 @@ async def test_one_span_per_route_call_with_route_and_outcome(
                 await browser.post("fabric/token")
     web = [span for span in otel.ours() if span.name.startswith("web ")]
     assert [(span.name, dict(span.attributes or {}), span.status.status_code) for span in web] == [
-        ("web fabric/token", {ROUTE: "fabric/token", OUTCOME: "minted", STATUS: 200}, StatusCode.OK),
-        ("web fabric/token", {ROUTE: "fabric/token", OUTCOME: "signed_out", STATUS: 401}, StatusCode.OK),
-        ("web fabric/token", {ROUTE: "fabric/token", OUTCOME: "mint_failed", STATUS: 502}, StatusCode.ERROR),
+        ("web fabric/token", {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "minted", STATUS: 200}, StatusCode.OK),
+        (
+            "web fabric/token",
+            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "signed_out", STATUS: 401},
+            StatusCode.OK,
+        ),
+        (
+            "web fabric/token",
+            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "mint_failed", STATUS: 502},
+            StatusCode.ERROR,
+        ),
     ]
     # The client's call span for the mint is a child of the route's span.
     (create,) = [span for span in otel.calls() if span.name == "fabric.subscriber_tokens.create"][:1]

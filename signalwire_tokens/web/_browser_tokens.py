@@ -99,6 +99,7 @@ class BrowserTokens:
             _callable(name, policy)
         _callable("clock", clock, optional=False)
         _callable("random", random, optional=False)
+        #: Where the refresh tokens live and requests are counted: ``store``, or a new :class:`MemoryTokenStore`.
         self.store: TokenStore = MemoryTokenStore() if store is None else store
         if not isinstance(self.store, TokenStore):
             raise InvalidRequestError(

@@ -73,14 +73,15 @@ class Core:
         route = self._routes.get(incoming.route)
         if route is None:
             return refusal(404, "no such route", "not_found")
-        async with self._spans.span(route.name) as record:
+        async with self._spans.span(route.name, incoming.method) as record:
             try:
                 answer = await self._answer(route, incoming)
             except Exception:
                 logger.exception("%s: the request failed unexpectedly", route.name)
                 answer = refusal(500, "internal error", "internal_error")
             record(answer)
-        level = logging.INFO if answer.status < 500 else logging.WARNING
+        # A token handed out is routine; a refusal is worth a line; a failure is the operator's business.
+        level = logging.DEBUG if answer.status < 300 else logging.INFO if answer.status < 500 else logging.WARNING
         logger.log(level, "%s %s: %s (%d)", incoming.method, route.name, answer.outcome, answer.status)
         return answer
 
