@@ -22,6 +22,7 @@ ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 STATUS = "http.response.status_code"
 METHOD = "http.request.method"
+ERROR = "error.type"
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -46,7 +47,7 @@ async def test_one_span_per_route_call_with_route_and_outcome(
         ),
         (
             "web fabric/token",
-            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "mint_failed", STATUS: 502},
+            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "mint_failed", STATUS: 502, ERROR: "ServerError"},
             StatusCode.ERROR,
         ),
     ]

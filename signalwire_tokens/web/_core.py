@@ -76,9 +76,9 @@ class Core:
         async with self._spans.span(route.name, incoming.method) as record:
             try:
                 answer = await self._answer(route, incoming)
-            except Exception:
+            except Exception as error:
                 logger.exception("%s: the request failed unexpectedly", route.name)
-                answer = refusal(500, "internal error", "internal_error")
+                answer = attrs.evolve(refusal(500, "internal error", "internal_error"), error_type=type(error).__name__)
             record(answer)
         # A token handed out is routine; a refusal is worth a line; a failure is the operator's business.
         level = logging.DEBUG if answer.status < 300 else logging.INFO if answer.status < 500 else logging.WARNING

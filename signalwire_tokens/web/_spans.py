@@ -18,6 +18,7 @@ ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 _STATUS = "http.response.status_code"
 _METHOD = "http.request.method"
+_ERROR_TYPE = "error.type"
 
 #: What a span context hands its body: a function to call with the answer before the span ends.
 Record = Callable[[Answer], None]
@@ -48,6 +49,9 @@ class RouteSpans:
             def record(answer: Answer) -> None:
                 span.set_attribute(_STATUS, answer.status)
                 span.set_attribute(OUTCOME, answer.outcome)
+                if answer.status >= 500:
+                    # As OpenTelemetry's HTTP conventions ask of a server's 5xx: what failed, else the status.
+                    span.set_attribute(_ERROR_TYPE, answer.error_type or str(answer.status))
                 span.set_status(StatusCode.ERROR if answer.status >= 500 else StatusCode.OK)
 
             yield record
