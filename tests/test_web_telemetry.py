@@ -22,6 +22,7 @@ ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 STATUS = "http.response.status_code"
 METHOD = "http.request.method"
+HTTP_ROUTE = "http.route"
 ERROR = "error.type"
 
 
@@ -39,15 +40,26 @@ async def test_one_span_per_route_call_with_route_and_outcome(
                 await browser.post("fabric/token")
     web = [span for span in otel.ours() if span.name.startswith("web ")]
     assert [(span.name, dict(span.attributes or {}), span.status.status_code) for span in web] == [
-        ("web fabric/token", {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "minted", STATUS: 200}, StatusCode.OK),
         (
             "web fabric/token",
-            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "signed_out", STATUS: 401},
+            {ROUTE: "fabric/token", HTTP_ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "minted", STATUS: 200},
             StatusCode.OK,
         ),
         (
             "web fabric/token",
-            {ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "mint_failed", STATUS: 502, ERROR: "ServerError"},
+            {ROUTE: "fabric/token", HTTP_ROUTE: "fabric/token", METHOD: "POST", OUTCOME: "signed_out", STATUS: 401},
+            StatusCode.OK,
+        ),
+        (
+            "web fabric/token",
+            {
+                ROUTE: "fabric/token",
+                HTTP_ROUTE: "fabric/token",
+                METHOD: "POST",
+                OUTCOME: "mint_failed",
+                STATUS: 502,
+                ERROR: "ServerError",
+            },
             StatusCode.ERROR,
         ),
     ]

@@ -18,6 +18,8 @@ ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 _STATUS = "http.response.status_code"
 _METHOD = "http.request.method"
+#: OpenTelemetry's name for the route matched, below the mount (``fabric/token``), as the conventions ask.
+_HTTP_ROUTE = "http.route"
 _ERROR_TYPE = "error.type"
 
 #: What a span context hands its body: a function to call with the answer before the span ends.
@@ -43,7 +45,10 @@ class RouteSpans:
         from opentelemetry.trace import SpanKind, StatusCode
 
         with self._tracer.start_as_current_span(
-            f"web {route}", kind=SpanKind.INTERNAL, attributes={ROUTE: route, _METHOD: method}, record_exception=False
+            f"web {route}",
+            kind=SpanKind.INTERNAL,
+            attributes={ROUTE: route, _HTTP_ROUTE: route, _METHOD: method},
+            record_exception=False,
         ) as span:
 
             def record(answer: Answer) -> None:
