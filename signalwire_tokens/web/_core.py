@@ -114,7 +114,11 @@ class Core:
         except BodyError as error:
             return refusal(400, str(error), "bad_body", field=error.field)
         key = f"subscriber:{subscriber.reference}" if subscriber is not None else f"address:{incoming.client_address}"
-        wait = await self._store.admit(key, self._limit, self._period)
+        try:
+            wait = await self._store.admit(key, self._limit, self._period)
+        except SignalWireError as error:
+            # A shared store out of reach (its errors are the library's): never a silent bypass of the limit.
+            return failure_answer(route.name, error)
         if wait is not None:
             retry_after = str(max(1, math.ceil(wait)))
             return refusal(429, "too many token requests", "rate_limited", headers={"Retry-After": retry_after})
