@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import ThreadedFake
+from .support import EXAMPLES, ThreadedFake, load_recipe
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+# What both browser endpoint recipes print: each framework's mount, the same answers.
+BROWSER_TOUR = (
+    "signed in as alice@example.com; POST /signalwire/fabric/token -> 200, a SAT for the next 1 to 2 hours\n"
+    "POST /signalwire/fabric/refresh -> 200, a new SAT: True\n"
+    "from another origin -> 403; SignalWire saw ['fabric.subscriber_tokens.create', 'fabric.subscriber_tokens.refresh']"
+)
 EXPECTED = {
     "aiohttp_app.py": "GET /chat-token/session-42 -> 200, token for member 'session-42'",
     "fastapi_app.py": "GET /chat-token/bob -> 200, token for member 'bob'",
@@ -27,6 +30,8 @@ EXPECTED = {
     "otel_console.py": "minted 2 chat tokens (the first after a 503)",
     "fabric_signin.py": "5 page views by 2 subscribers -> 2 SATs minted\n"
     "POST /embed -> 200, sent with no credentials: True",
+    "browser_sdk_aiohttp.py": BROWSER_TOUR,
+    "browser_sdk_fastapi.py": BROWSER_TOUR,
     "video_meeting.py": "4 invitees -> 4 room tokens for 'weekly-sync' (join 08:55..10:00 UTC)\n"
     "2 conference tokens rotated (2 resets)",
 }
@@ -37,7 +42,7 @@ def test_every_example_is_covered() -> None:
 
 
 def run(name: str) -> str:
-    if name.startswith("fastapi_"):
+    if name.startswith(("fastapi_", "browser_sdk_fastapi")):
         pytest.importorskip("fastapi")
         pytest.importorskip("httpx")
     if name.startswith("otel_"):
@@ -75,10 +80,7 @@ def test_the_flask_recipe_serves_every_request_through_its_one_client(monkeypatc
     monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
     monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
     monkeypatch.setenv("SIGNALWIRE_BASE_URL", space.fake.url)
-    spec = importlib.util.spec_from_file_location("flask_app", EXAMPLES / "flask_app.py")
-    assert spec is not None and spec.loader is not None
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("flask_app.py")
     answers: dict[str, Any] = {}
 
     def page_view(member: str) -> None:
