@@ -31,7 +31,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from signalwire_tokens import SignalWireClient
-from signalwire_tokens.web import BrowserTokens, Subscriber
+from signalwire_tokens.web import AsgiRequest, BrowserTokens, Subscriber
 
 PAGE = (Path(__file__).parent / "browser_sdk_page.html").read_text()
 SESSION_COOKIE = "session"
@@ -51,7 +51,7 @@ def make_app(make_client: Callable[[], SignalWireClient] = SignalWireClient.from
     client = make_client()
     sessions: dict[str, User] = {}  # session cookie -> signed-in user
 
-    async def identify(request: Any) -> Subscriber | None:  # the mount's request: headers, cookies, method, scope
+    async def identify(request: AsgiRequest) -> Subscriber | None:
         user = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
         return Subscriber(user.email, first_name=user.first_name) if user else None
 
