@@ -8,8 +8,9 @@ to ``/signalwire/fabric/refresh``, with the cookie. The user table and the sessi
 app's own sign-in (which stores password hashes, never passwords).
 
 Run it: ``python examples/browser_sdk_aiohttp.py`` signs a user in against a fake space, gets a SAT, refreshes it
-and exits. ``python examples/browser_sdk_aiohttp.py serve`` serves it on http://127.0.0.1:8080 for a browser,
-against ``SignalWireClient.from_env()``: a real space, or the exports ``signalwire-tokens fake-space serve`` prints.
+and exits. ``python examples/browser_sdk_aiohttp.py serve [PORT]`` serves it on http://127.0.0.1:PORT (8080) for a
+browser, against ``SignalWireClient.from_env()``: a real space, or what ``signalwire-tokens fake-space serve``
+exports.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["serve"]:
-        web.run_app(make_app(), host="127.0.0.1", port=8080)
+    if sys.argv[1:2] == ["serve"]:
+        web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[2]) if sys.argv[2:] else 8080)
     else:
         asyncio.run(main())

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, CookieJar
+
+from signalwire_tokens.testing import FakeSignalWire
 
 from .support import EXAMPLES, ThreadedFake, load_recipe
 
@@ -104,3 +110,28 @@ def test_the_flask_recipe_serves_every_request_through_its_one_client(monkeypatc
     }
     assert len(loops) == 1, "one module-level client for every request and thread"
     assert failed.status_code == 502 and space.fake.api_token not in failed.get_data(as_text=True)
+
+
+async def test_the_aiohttp_browser_recipe_serves_for_the_space_its_environment_names(fake: FakeSignalWire) -> None:
+    """``serve``, as a user starts it: ``SignalWireClient.from_env()`` reads the SIGNALWIRE_* variables that
+    ``signalwire-tokens fake-space serve`` prints (here naming ``fake``)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SIGNALWIRE_")}
+    env |= {"SIGNALWIRE_PROJECT_ID": fake.project_id, "SIGNALWIRE_API_TOKEN": fake.api_token}
+    env |= {"SIGNALWIRE_BASE_URL": fake.url, "PYTHONUNBUFFERED": "1"}
+    recipe = [sys.executable, "-W", "error", str(EXAMPLES / "browser_sdk_aiohttp.py"), "serve", str(port)]
+    server = await asyncio.create_subprocess_exec(*recipe, env=env, stdout=subprocess.PIPE)
+    assert server.stdout is not None
+    try:
+        assert f"Running on http://127.0.0.1:{port}" in (await server.stdout.readline()).decode()
+        base = f"http://127.0.0.1:{port}"
+        async with ClientSession(base, cookie_jar=CookieJar(unsafe=True), headers={"Origin": base}) as browser:
+            await browser.post("/sign-in", data={"email": "alice@example.com", "password": "correct horse"})
+            async with browser.post("/signalwire/fabric/token", json={}) as answer:
+                assert answer.status == 200 and set(await answer.json()) == {"token", "expiresAt"}
+    finally:
+        server.terminate()
+        await server.wait()
+    assert [r.operation for r in fake.requests] == ["fabric.subscriber_tokens.create"]
