@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import attrs
+
 from .._errors import ApiError, SignalWireError
 from ..resources.fabric import SubscriberToken
 from ..resources.fabric._models import DEFAULT_LIFE, REFRESH_TOKEN_EXTRA_LIFE
@@ -95,6 +97,9 @@ class Minter:
                 return await self._create(subscriber)
             try:
                 sat = await self._client.fabric.subscriber_tokens.refresh(stored.refresh_token)
+                # Its two hours by this mount's clock, which judges every expiry here (taken before the answer came,
+                # so never later than the API's).
+                sat = attrs.evolve(sat, expires_at=now + DEFAULT_LIFE)
             except SignalWireError as error:
                 if error.outcome_unknown:
                     # The refresh token may have been spent: it is of no use to anyone any more.
