@@ -9,13 +9,16 @@ refresh token swapped, the new one stored). Each round runs every route once, th
 each meets the same drift of a shared machine. Reported: requests/s over all rounds, p50 and p99 of a request as the
 browser sees it, and the backend's CPU µs per request.
 
-    python benchmarks/web.py [--browsers 200] [--requests 10] [--rounds 12] [--latency 0.05]
+    python benchmarks/web.py [--browsers 200] [--requests 10] [--rounds 12] [--latency 0.05] [--profile PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
+import pstats
 import statistics
 import subprocess
 import sys
@@ -79,6 +82,19 @@ def backend(api: str) -> web.Application:
     async def cpu(_request: web.Request) -> web.Response:
         return web.json_response(time.process_time())
 
+    profiler = cProfile.Profile()
+
+    async def profile(request: web.Request) -> web.Response:
+        """``start``, then ``stop``: answers the functions of the library that took the most time in between."""
+        if request.match_info["step"] == "start":
+            profiler.enable()
+            return web.Response(status=204)
+        profiler.disable()
+        report = io.StringIO()
+        stats = pstats.Stats(profiler, stream=report).sort_stats("cumulative")
+        stats.print_stats(r"signalwire_tokens|benchmarks/web\.py", 30)
+        return web.Response(text=report.getvalue())
+
     async def close(_app: web.Application) -> None:
         await client.aclose()
 
@@ -86,6 +102,7 @@ def backend(api: str) -> web.Application:
     app.on_cleanup.append(close)
     app.router.add_post("/sign-in/{user}", sign_in)
     app.router.add_get("/cpu", cpu)
+    app.router.add_post("/profile/{step}", profile)
     app.router.add_post("/handwritten/token", reissue)
     app.router.add_post("/handwritten/refresh", rotate)
     # A limit no browser reaches: the mount counts every request (its cost is measured) and refuses none.
@@ -159,6 +176,11 @@ async def measure(base: str, args: argparse.Namespace) -> dict[str, dict[str, An
                 results[name]["wall"] += wall
                 results[name]["latencies"] += latencies
             print(f"  round {r + 1} of {args.rounds}", file=sys.stderr, flush=True)
+        if args.profile:
+            await browsers[0].post("/profile/start")
+            await chunk(browsers, args.profile, args.requests)
+            async with browsers[0].post("/profile/stop") as response:
+                print(await response.text(), file=sys.stderr)
     finally:
         for session in browsers:
             await session.close()
@@ -171,6 +193,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10, help="per browser, per route, per round")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--profile", choices=ROUTES.values(), help="then profile this path once (cProfile, stderr)")
     args = parser.parse_args()
     from run import server
 
