@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 from aiohttp import ClientSession, CookieJar, web
 
@@ -35,13 +35,8 @@ PAGE = (Path(__file__).parent / "browser_sdk_page.html").read_text()
 SESSION_COOKIE = "session"
 
 
-class User(NamedTuple):
-    email: str
-    first_name: str
-    password: str
-
-
-USERS = {"alice@example.com": User("alice@example.com", "Alice", "correct horse")}  # a toy: see the docstring
+# A toy (see the docstring): email -> (first name, password).
+USERS = {"alice@example.com": ("Alice", "correct horse")}
 
 
 def make_app(
@@ -49,22 +44,23 @@ def make_app(
 ) -> web.Application:
     """The app; ``options`` go to ``BrowserTokens`` (``allowed_origins``, ``store``, ``per_subscriber``...)."""
     client = make_client()
-    sessions: dict[str, User] = {}  # session cookie -> signed-in user
+    sessions: dict[str, str] = {}  # session cookie -> the signed-in user's email
 
     async def identify(request: web.Request) -> Subscriber | None:
-        user = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        return Subscriber(user.email, first_name=user.first_name) if user else None
+        email = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        return Subscriber(email, first_name=USERS[email][0]) if email else None
 
     async def page(_request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
 
     async def sign_in(request: web.Request) -> NoReturn:
         form = await request.post()
-        user = USERS.get(str(form.get("email", "")))
-        if user is None or not hmac.compare_digest(user.password.encode(), str(form.get("password", "")).encode()):
+        email = str(form.get("email", ""))
+        user = USERS.get(email)
+        if user is None or not hmac.compare_digest(user[1].encode(), str(form.get("password", "")).encode()):
             raise web.HTTPUnauthorized(text="wrong email or password")
         session = secrets.token_urlsafe(32)
-        sessions[session] = user
+        sessions[session] = email
         signed_in = web.HTTPSeeOther("/")  # back to the page, now with the cookie
         signed_in.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="Lax", secure=request.secure)
         raise signed_in

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
@@ -37,23 +37,18 @@ PAGE = (Path(__file__).parent / "browser_sdk_page.html").read_text()
 SESSION_COOKIE = "session"
 
 
-class User(NamedTuple):
-    email: str
-    first_name: str
-    password: str
-
-
-USERS = {"alice@example.com": User("alice@example.com", "Alice", "correct horse")}  # a toy: see the docstring
+# A toy (see the docstring): email -> (first name, password).
+USERS = {"alice@example.com": ("Alice", "correct horse")}
 
 
 def make_app(make_client: Callable[[], SignalWireClient] = SignalWireClient.from_env, **options: Any) -> FastAPI:
     """The app; ``options`` go to ``BrowserTokens`` (``allowed_origins``, ``store``, ``per_subscriber``...)."""
     client = make_client()
-    sessions: dict[str, User] = {}  # session cookie -> signed-in user
+    sessions: dict[str, str] = {}  # session cookie -> the signed-in user's email
 
     async def identify(request: AsgiRequest) -> Subscriber | None:
-        user = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        return Subscriber(user.email, first_name=user.first_name) if user else None
+        email = sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        return Subscriber(email, first_name=USERS[email][0]) if email else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,11 +65,12 @@ def make_app(make_client: Callable[[], SignalWireClient] = SignalWireClient.from
     async def sign_in(request: Request) -> RedirectResponse:
         # The form's fields, read without python-multipart (FastAPI's Form needs it).
         form = {name: values[0] for name, values in parse_qs((await request.body()).decode()).items()}
-        user = USERS.get(form.get("email", ""))
-        if user is None or not hmac.compare_digest(user.password.encode(), form.get("password", "").encode()):
+        email = form.get("email", "")
+        user = USERS.get(email)
+        if user is None or not hmac.compare_digest(user[1].encode(), form.get("password", "").encode()):
             raise HTTPException(status_code=401, detail="wrong email or password")
         session = secrets.token_urlsafe(32)
-        sessions[session] = user
+        sessions[session] = email
         response = RedirectResponse("/", status_code=303)
         secure = request.url.scheme == "https"
         response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", secure=secure)
