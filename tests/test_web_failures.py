@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from signalwire_tokens import RetryPolicy, SignalWireClient
+from signalwire_tokens import RateLimiterError, RetryPolicy, SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire, fast_retries
-from signalwire_tokens.web import BrowserTokens
+from signalwire_tokens.web import BrowserTokens, MemoryTokenStore
 
 from .test_web_refusals import assert_refusal
 from .web_support import ADAPTERS, identify, serve
@@ -113,3 +113,22 @@ async def test_a_refresh_lost_on_the_way_forgets_the_refresh_token_it_may_have_s
             reply = await browser.post("fabric/refresh")
             assert_refusal(reply, 503)
             assert await tokens.store.get("alice@example.com") is None
+
+
+class UnreachableStore(MemoryTokenStore):
+    """A shared store whose server is down: counting a request fails as the library's own errors do."""
+
+    async def admit(self, key: str, limit: int, period: float) -> float | None:
+        raise RateLimiterError("the store's server is unreachable", request_sent=False)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_a_store_out_of_reach_is_a_503_and_nothing_minted(
+    adapter: str, client: SignalWireClient, fake: FakeSignalWire
+) -> None:
+    tokens = BrowserTokens(client, identify=identify, store=UnreachableStore())
+    async with serve(tokens, adapter) as browser:
+        reply = await browser.post("fabric/token")
+    assert_refusal(reply, 503)
+    assert reply.headers["Retry-After"] == "5"
+    assert fake.requests == []

@@ -15,10 +15,8 @@ from signalwire_tokens.web import BrowserTokens, Subscriber
 
 from .web_support import ADAPTERS, ALICE, FINGERPRINT, identify, serve
 
-
-@pytest.fixture(params=ADAPTERS)
-def adapter(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+#: Every test here runs through both adapters.
+pytestmark = pytest.mark.parametrize("adapter", ADAPTERS)
 
 
 async def test_video_token_mints_the_room_token_the_policy_describes(

@@ -14,7 +14,8 @@ from signalwire_tokens import SignalWireClient
 from signalwire_tokens.testing import FakeSignalWire
 from signalwire_tokens.web import BrowserTokens, MemoryTokenStore
 
-from .web_support import ADAPTERS, ALICE, Browser, serve
+from .test_web_adapters import JSON_POST, Exchange, http_scope
+from .web_support import ADAPTERS, ALICE, Browser, identify, serve
 
 
 class Clock:
@@ -39,8 +40,6 @@ def store(clock: Clock) -> MemoryTokenStore:
 async def browser(
     request: pytest.FixtureRequest, client: SignalWireClient, store: MemoryTokenStore, clock: Clock
 ) -> AsyncIterator[Browser]:
-    from .web_support import identify
-
     tokens = BrowserTokens(client, identify=identify, store=store, clock=clock, per_subscriber=(100, 60.0))
     async with serve(tokens, str(request.param)) as opened:
         yield opened
@@ -80,6 +79,10 @@ async def test_a_refresh_near_expiry_swaps_the_refresh_token_and_stores_the_new_
     new = await store.get(ALICE)
     assert new is not None and new.token == body["token"] and new.refresh_token != old.refresh_token  # type: ignore[union-attr]
     assert new.refresh_token.encode() not in reply.body
+    # A tab refreshing just after: the SAT just stored is fresh, and the new refresh token is kept for later.
+    clock.now += 5
+    assert (await browser.post("fabric/refresh")).json() == body
+    assert operations(fake) == ["fabric.subscriber_tokens.create", "fabric.subscriber_tokens.refresh"]
 
 
 async def test_a_refresh_while_the_stored_sat_is_fresh_answers_it_without_spending_the_refresh_token(
@@ -142,3 +145,30 @@ async def test_five_tabs_refreshing_at_once_make_one_refresh_call_and_share_its_
     assert len({reply.json()["token"] for reply in replies}) == 1
     assert operations(fake).count("fabric.subscriber_tokens.refresh") == 1
     assert operations(fake).count("fabric.subscriber_tokens.create") == 1
+
+
+async def test_a_refresh_whose_request_is_cancelled_still_stores_the_new_refresh_token(
+    client: SignalWireClient, store: MemoryTokenStore, fake: FakeSignalWire, clock: Clock
+) -> None:
+    app = BrowserTokens(client, identify=identify, store=store, clock=clock).asgi_app()
+    signed_in = [*JSON_POST, (b"cookie", b"session=alice@example.com")]
+    body = {"type": "http.request", "body": b"{}", "more_body": False}
+    first = Exchange(body)
+    await app(http_scope("/fabric/token", headers=signed_in), first.receive, first.send)
+    old = await store.get(ALICE)
+    clock.now += 1.7 * 3600
+    fake.delay(0.05, operation="fabric.subscriber_tokens.refresh")
+    refreshing = Exchange(body)
+    request = asyncio.ensure_future(
+        app(http_scope("/fabric/refresh", headers=signed_in), refreshing.receive, refreshing.send)
+    )
+    await fake.wait_for_requests(2)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    async with store.single_flight(ALICE):  # taken once the swap has finished
+        stored = await store.get(ALICE)
+    assert stored is not None and old is not None
+    assert stored.refresh_token != old.refresh_token
+    assert fake.fabric.refresh_tokens[stored.refresh_token]["used"] is False
+    assert refreshing.sent == []

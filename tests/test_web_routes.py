@@ -12,10 +12,8 @@ from signalwire_tokens.web import BrowserTokens, MemoryTokenStore
 
 from .web_support import ADAPTERS, ALICE, FINGERPRINT, identify, serve
 
-
-@pytest.fixture(params=ADAPTERS)
-def adapter(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+#: Every test here runs through both adapters.
+pytestmark = pytest.mark.parametrize("adapter", ADAPTERS)
 
 
 async def test_fabric_token_without_fingerprint_mints_a_sat_for_the_signed_in_subscriber(

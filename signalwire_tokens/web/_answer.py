@@ -16,12 +16,14 @@ _ALWAYS = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-C
 
 @attrs.frozen
 class Answer:
-    """An answer as the adapters send it. ``outcome`` says in a word what happened, for the log and the span."""
+    """An answer as the adapters send it. ``outcome`` says in a word what happened, for the log and the span;
+    ``error_type`` names the exception behind a failure (``ServerError``), for the span's ``error.type``."""
 
     status: int
     headers: Mapping[str, str]
     body: bytes
     outcome: str
+    error_type: str | None = None
 
     def with_headers(self, extra: Mapping[str, str]) -> Answer:
         """The same answer with ``extra`` headers (CORS) added."""

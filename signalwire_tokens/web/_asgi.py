@@ -5,7 +5,6 @@ tokens.asgi_app())`` in FastAPI or Starlette) that turns a scope and its body in
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -23,21 +22,19 @@ Send = Callable[[Message], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _cookies(header: str | None) -> dict[str, str]:
-    if not header:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        # One malformed cookie (another app's on the same domain) must not hide the session's: read them one by one.
-        found: dict[str, str] = {}
-        for part in header.split(";"):
-            name, sep, value = part.strip().partition("=")
-            if sep and name:
-                found.setdefault(name, value.strip('"'))
-        return found
-    return {name: morsel.value for name, morsel in jar.items()}
+def _cookies(header: str) -> dict[str, str]:
+    """The cookies of a ``Cookie`` header, read pair by pair as browsers send them (``http.cookies`` gives up on a
+    whole header for one malformed pair, another app's on the same domain perhaps, and would hide the session's);
+    the first of two same-named cookies wins, as RFC 6265 orders the more specific first."""
+    found: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if sep and name:
+            found.setdefault(name.strip(), value)
+    return found
 
 
 class AsgiRequest:
@@ -54,7 +51,7 @@ class AsgiRequest:
         for raw_name, raw_value in scope.get("headers", ()):
             headers.add(raw_name.decode("latin-1"), raw_value.decode("latin-1"))
         self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(headers)
-        self.cookies: dict[str, str] = _cookies("; ".join(headers.getall("Cookie", [])) or None)
+        self.cookies: dict[str, str] = _cookies("; ".join(headers.getall("Cookie", [])))
         client = scope.get("client")
         self.client: str | None = str(client[0]) if client else None
 
@@ -95,13 +92,12 @@ async def _body(receive: Receive) -> bytes | None:
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
-    # Nothing to start or stop: the client and the store belong to the app, which opens and closes them.
+    # Nothing to start or stop: the client and the store belong to the app, which opens and closes them. The
+    # protocol's two messages are each acknowledged as done.
     while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
+        kind = (await receive())["type"]
+        await send({"type": f"{kind}.complete"})
+        if kind == "lifespan.shutdown":
             return
 
 
@@ -113,7 +109,7 @@ def asgi_app(core: Core) -> AsgiApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
-            # A websocket has no route here: refuse the handshake.
+            # A websocket (ASGI's one other scope) has no route here: refuse the handshake.
             await receive()
             await send({"type": "websocket.close", "code": 1008})
             return

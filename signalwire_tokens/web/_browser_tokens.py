@@ -67,6 +67,10 @@ class BrowserTokens:
     address for ``fabric/guest``): past it, 429 with ``Retry-After``. ``expiry_jitter`` shortens every SAT's two
     hours by a random share of up to that much, so sessions begun together do not all refresh together.
 
+    Behind a reverse proxy that ends TLS, the request's own origin and client address are the proxy's view unless
+    the server is told (uvicorn's ``--proxy-headers``, aiohttp's ``aiohttp-remotes``); name the page in
+    ``allowed_origins`` then.
+
     Two keyword-only extras serve tests: ``clock`` (POSIX seconds, deciding ``expire_at`` and a stored SAT's
     freshness) and ``random`` (a function returning a float in [0, 1), the jitter's draw).
     """
@@ -95,6 +99,7 @@ class BrowserTokens:
             _callable(name, policy)
         _callable("clock", clock, optional=False)
         _callable("random", random, optional=False)
+        #: Where the refresh tokens live and requests are counted: ``store``, or a new :class:`MemoryTokenStore`.
         self.store: TokenStore = MemoryTokenStore() if store is None else store
         if not isinstance(self.store, TokenStore):
             raise InvalidRequestError(

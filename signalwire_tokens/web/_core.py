@@ -73,14 +73,15 @@ class Core:
         route = self._routes.get(incoming.route)
         if route is None:
             return refusal(404, "no such route", "not_found")
-        async with self._spans.span(route.name) as record:
+        async with self._spans.span(route.name, incoming.method) as record:
             try:
                 answer = await self._answer(route, incoming)
-            except Exception:
+            except Exception as error:
                 logger.exception("%s: the request failed unexpectedly", route.name)
-                answer = refusal(500, "internal error", "internal_error")
+                answer = attrs.evolve(refusal(500, "internal error", "internal_error"), error_type=type(error).__name__)
             record(answer)
-        level = logging.INFO if answer.status < 500 else logging.WARNING
+        # A token handed out is routine; a refusal is worth a line; a failure is the operator's business.
+        level = logging.DEBUG if answer.status < 300 else logging.INFO if answer.status < 500 else logging.WARNING
         logger.log(level, "%s %s: %s (%d)", incoming.method, route.name, answer.outcome, answer.status)
         return answer
 
@@ -113,7 +114,11 @@ class Core:
         except BodyError as error:
             return refusal(400, str(error), "bad_body", field=error.field)
         key = f"subscriber:{subscriber.reference}" if subscriber is not None else f"address:{incoming.client_address}"
-        wait = await self._store.admit(key, self._limit, self._period)
+        try:
+            wait = await self._store.admit(key, self._limit, self._period)
+        except SignalWireError as error:
+            # A shared store out of reach (its errors are the library's): never a silent bypass of the limit.
+            return failure_answer(route.name, error)
         if wait is not None:
             retry_after = str(max(1, math.ceil(wait)))
             return refusal(429, "too many token requests", "rate_limited", headers={"Retry-After": retry_after})

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import math
 
+import attrs
+
 from .._errors import ApiError, RateLimitError, ServerError, SignalWireError, TransportError
 from ._answer import Answer, refusal
 
@@ -35,8 +37,10 @@ def failure_answer(route: str, error: SignalWireError) -> Answer:
         asked = error.retry_after if isinstance(error, ApiError) else None
         retry_after = max(1, math.ceil(asked)) if asked is not None else DEFAULT_RETRY_AFTER
         logger.warning("%s: SignalWire unavailable (%s, status %s): %s", route, type(error).__name__, status, error)
-        return refusal(
+        answer = refusal(
             503, "SignalWire is unavailable: try again later", "unavailable", headers={"Retry-After": str(retry_after)}
         )
-    logger.error("%s: the mint failed (%s, status %s): %s", route, type(error).__name__, status, error)
-    return refusal(502, "the token could not be made", "mint_failed")
+    else:
+        logger.error("%s: the mint failed (%s, status %s): %s", route, type(error).__name__, status, error)
+        answer = refusal(502, "the token could not be made", "mint_failed")
+    return attrs.evolve(answer, error_type=type(error).__name__)

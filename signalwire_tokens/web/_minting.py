@@ -4,6 +4,7 @@ SAT asks for two hours less a random share of up to ``expiry_jitter`` of them, s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -33,6 +34,11 @@ FRESH_ENOUGH = timedelta(hours=1)
 
 #: A minted token as a browser gets it: the token and its expiry (None for a room token, which has none).
 Minted = tuple[str, datetime | None]
+
+
+def _retrieve(swap: asyncio.Future[Minted]) -> None:
+    # A swap whose request was cancelled has nobody to raise to: its failure is logged where it happened.
+    swap.cancelled() or swap.exception()
 
 
 class Minter:
@@ -87,7 +93,15 @@ class Minter:
     async def refresh(self, subscriber: Subscriber) -> Minted:
         """The stored session renewed: its SAT as it is when fresh (see :data:`FRESH_ENOUGH`), else its refresh
         token swapped for a new pair; with none stored, or one SignalWire refuses, a new session. One at a time
-        per subscriber, across the store: a refresh token works once."""
+        per subscriber, across the store: a refresh token works once.
+
+        The swap runs to its end even when the request asking for it is cancelled (its browser went away): once
+        the refresh token is sent it may be spent, and only storing its successor keeps the session alive."""
+        swap = asyncio.ensure_future(self._refresh(subscriber))
+        swap.add_done_callback(_retrieve)
+        return await asyncio.shield(swap)
+
+    async def _refresh(self, subscriber: Subscriber) -> Minted:
         async with self._store.single_flight(subscriber.reference):
             stored = await self._store.get(subscriber.reference)
             now = self._now()

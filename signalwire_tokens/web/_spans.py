@@ -17,6 +17,10 @@ __all__ = ["OUTCOME", "ROUTE", "RouteSpans"]
 ROUTE = "signalwire_tokens.web.route"
 OUTCOME = "signalwire_tokens.web.outcome"
 _STATUS = "http.response.status_code"
+_METHOD = "http.request.method"
+#: OpenTelemetry's name for the route matched, below the mount (``fabric/token``), as the conventions ask.
+_HTTP_ROUTE = "http.route"
+_ERROR_TYPE = "error.type"
 
 #: What a span context hands its body: a function to call with the answer before the span ends.
 Record = Callable[[Answer], None]
@@ -33,7 +37,7 @@ class RouteSpans:
         self._tracer = None if telemetry is None else telemetry.tracer
 
     @contextlib.asynccontextmanager
-    async def span(self, route: str) -> AsyncIterator[Record]:
+    async def span(self, route: str, method: str) -> AsyncIterator[Record]:
         """A span named ``web <route>`` around the body, current while it runs; the body records its answer."""
         if self._tracer is None:
             yield _ignore
@@ -41,12 +45,18 @@ class RouteSpans:
         from opentelemetry.trace import SpanKind, StatusCode
 
         with self._tracer.start_as_current_span(
-            f"web {route}", kind=SpanKind.INTERNAL, attributes={ROUTE: route}, record_exception=False
+            f"web {route}",
+            kind=SpanKind.INTERNAL,
+            attributes={ROUTE: route, _HTTP_ROUTE: route, _METHOD: method},
+            record_exception=False,
         ) as span:
 
             def record(answer: Answer) -> None:
                 span.set_attribute(_STATUS, answer.status)
                 span.set_attribute(OUTCOME, answer.outcome)
+                if answer.status >= 500:
+                    # As OpenTelemetry's HTTP conventions ask of a server's 5xx: what failed, else the status.
+                    span.set_attribute(_ERROR_TYPE, answer.error_type or str(answer.status))
                 span.set_status(StatusCode.ERROR if answer.status >= 500 else StatusCode.OK)
 
             yield record

@@ -36,7 +36,10 @@ class TokenStore(Protocol):
 
     Sessions are keyed by the subscriber's ``reference`` (a store that persists them should name them by a keyed
     hash of it, never the reference itself). Rate counters are keyed by a string the caller makes
-    (``"subscriber:" + reference`` or ``"address:" + client address``), to be hashed the same way.
+    (``"subscriber:" + reference`` or ``"address:" + client address``), to be hashed the same way. A store whose
+    server is out of reach raises a :class:`~signalwire_tokens.TransportError` (such as
+    :class:`~signalwire_tokens.RateLimiterError`) from :meth:`admit`: the mount then answers 503, and never lets a
+    request past an uncounted limit.
     """
 
     async def get(self, reference: str) -> StoredSession | None:
