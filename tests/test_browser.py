@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -14,6 +14,9 @@ from aiohttp import web
 from signalwire_tokens.testing import FakeSignalWire
 
 from .support import RunAhead, load_recipe
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
 
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:
@@ -44,7 +47,7 @@ FETCH = """async ([url, contentType]) => {
 
 
 @pytest.fixture
-async def context() -> AsyncIterator[Any]:
+async def context() -> AsyncIterator[BrowserContext]:
     """A browser context of its own (its cookie jar starts empty)."""
     async with playwright.async_playwright() as driver:
         chromium = await driver.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -67,7 +70,7 @@ async def port(fake: FakeSignalWire, clock: RunAhead) -> AsyncIterator[int]:
     await runner.cleanup()
 
 
-async def signed_in_page(context: Any, origin: str) -> Any:
+async def signed_in_page(context: BrowserContext, origin: str) -> Page:
     """A page of ``origin``, its user signed in through the form, as a person would."""
     page = await context.new_page()
     await page.goto(f"{origin}/")
@@ -79,7 +82,7 @@ async def signed_in_page(context: Any, origin: str) -> Any:
 
 
 async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
-    context: Any, port: int, fake: FakeSignalWire, clock: RunAhead
+    context: BrowserContext, port: int, fake: FakeSignalWire, clock: RunAhead
 ) -> None:
     origin = f"http://127.0.0.1:{port}"
     page = await signed_in_page(context, origin)
@@ -105,7 +108,7 @@ async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
     assert sent == [f"{origin}/signalwire/fabric/token", f"{origin}/signalwire/fabric/refresh"]
 
 
-async def other_origin(context: Any, port: int) -> tuple[Any, str]:
+async def other_origin(context: BrowserContext, port: int) -> tuple[Page, str]:
     """The user signed in on 127.0.0.1, and a page of the same server reached as localhost: another origin. The
     page, and the token endpoint of the user's origin."""
     await signed_in_page(context, f"http://127.0.0.1:{port}")
@@ -115,7 +118,7 @@ async def other_origin(context: Any, port: int) -> tuple[Any, str]:
 
 
 async def test_the_providers_request_from_another_origin_fails_its_preflight(
-    context: Any, port: int, fake: FakeSignalWire
+    context: BrowserContext, port: int, fake: FakeSignalWire
 ) -> None:
     page, endpoint = await other_origin(context, port)
     failed: list[str] = []
@@ -125,7 +128,7 @@ async def test_the_providers_request_from_another_origin_fails_its_preflight(
 
 
 async def test_a_request_from_another_origin_with_no_preflight_is_refused(
-    context: Any, port: int, fake: FakeSignalWire
+    context: BrowserContext, port: int, fake: FakeSignalWire
 ) -> None:
     """A "simple" request (a text/plain body) is sent without asking first: the mount refuses it for its origin."""
     page, endpoint = await other_origin(context, port)
