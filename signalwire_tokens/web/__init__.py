@@ -3,13 +3,24 @@ asks them for ``{token, expiresAt}``), as one mount for aiohttp or any ASGI fram
 
 A browser never holds the project's API token: its page asks this backend, which checks the page's origin and the
 user's sign-in, then mints through a :class:`~signalwire_tokens.SignalWireClient`. Refresh tokens stay in a
-:class:`TokenStore`, never in an answer.
+:class:`TokenStore`, never in an answer: :class:`MemoryTokenStore` in the process, :class:`RedisTokenStore` (the
+``web`` extra) shared by replicas.
 """
 
 from ._asgi import AsgiRequest
 from ._browser_tokens import BrowserTokens
 from ._memory_store import MemoryTokenStore
-from ._store import StoredSession, TokenStore
+from ._redis_store import RedisTokenStore
+from ._store import StoredSession, TokenStore, TokenStoreError
 from ._subscriber import Subscriber
 
-__all__ = ["AsgiRequest", "BrowserTokens", "MemoryTokenStore", "StoredSession", "Subscriber", "TokenStore"]
+__all__ = [
+    "AsgiRequest",
+    "BrowserTokens",
+    "MemoryTokenStore",
+    "RedisTokenStore",
+    "StoredSession",
+    "Subscriber",
+    "TokenStore",
+    "TokenStoreError",
+]

@@ -13,9 +13,19 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from .._errors import TransportError
 from .._validate import mask
 
-__all__ = ["StoredSession", "TokenStore"]
+__all__ = ["StoredSession", "TokenStore", "TokenStoreError"]
+
+
+@attrs.define(eq=False, repr=False)
+class TokenStoreError(TransportError):
+    """A shared token store could not be asked (its Redis is down, unreachable, or a lock could not be had in
+    time). The browser endpoints answer 503 with ``Retry-After``: the page tries again once the store is back. It
+    names where the store is (host, port, database), never a password, a reference or a token."""
+
+    request_sent: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen
@@ -37,9 +47,9 @@ class TokenStore(Protocol):
     Sessions are keyed by the subscriber's ``reference`` (a store that persists them should name them by a keyed
     hash of it, never the reference itself). Rate counters are keyed by a string the caller makes
     (``"subscriber:" + reference`` or ``"address:" + client address``), to be hashed the same way. A store whose
-    server is out of reach raises a :class:`~signalwire_tokens.TransportError` (such as
-    :class:`~signalwire_tokens.RateLimiterError`) from :meth:`admit`: the mount then answers 503, and never lets a
-    request past an uncounted limit.
+    server is out of reach raises a :class:`~signalwire_tokens.TransportError` (such as :class:`TokenStoreError`)
+    from any method: the mount then answers 503 with ``Retry-After``, and never lets a request past an uncounted
+    limit.
     """
 
     async def get(self, reference: str) -> StoredSession | None:
