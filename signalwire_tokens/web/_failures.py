@@ -1,6 +1,7 @@
 """What a browser is told when a mint fails, and what the log is told. SignalWire unavailable, rate-limited or too
-slow (after the client's retries) is a 503 the page may retry after ``Retry-After``; anything else a 502. Neither
-carries SignalWire's own error body: the page learns the status, the log learns what happened."""
+slow (after the client's retries), or a shared token store out of reach, is a 503 the page may retry after
+``Retry-After``; anything else a 502. Neither carries SignalWire's own error body: the page learns the status, the
+log learns what happened."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import attrs
 
 from .._errors import ApiError, RateLimitError, ServerError, SignalWireError, TransportError
 from ._answer import Answer, refusal
+from ._store import TokenStoreError
 
 __all__ = ["DEFAULT_RETRY_AFTER", "failure_answer", "is_unavailable"]
 
@@ -36,9 +38,11 @@ def failure_answer(route: str, error: SignalWireError) -> Answer:
     if is_unavailable(error):
         asked = error.retry_after if isinstance(error, ApiError) else None
         retry_after = max(1, math.ceil(asked)) if asked is not None else DEFAULT_RETRY_AFTER
-        logger.warning("%s: SignalWire unavailable (%s, status %s): %s", route, type(error).__name__, status, error)
+        # A shared token store out of reach is the same wait for the page, but not SignalWire's doing.
+        what = "the token store" if isinstance(error, TokenStoreError) else "SignalWire"
+        logger.warning("%s: %s unavailable (%s, status %s): %s", route, what, type(error).__name__, status, error)
         answer = refusal(
-            503, "SignalWire is unavailable: try again later", "unavailable", headers={"Retry-After": str(retry_after)}
+            503, f"{what} is unavailable: try again later", "unavailable", headers={"Retry-After": str(retry_after)}
         )
     else:
         logger.error("%s: the mint failed (%s, status %s): %s", route, type(error).__name__, status, error)
