@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from aiohttp import ClientSession, CookieJar
 
 from signalwire_tokens.testing import FakeSignalWire
 
+from .conftest import RedisServer
 from .support import EXAMPLES, ThreadedFake, load_recipe
 
 # What both browser endpoint recipes print: each framework's mount, the same answers.
@@ -38,9 +40,20 @@ EXPECTED = {
     "POST /embed -> 200, sent with no credentials: True",
     "browser_sdk_aiohttp.py": BROWSER_TOUR,
     "browser_sdk_fastapi.py": BROWSER_TOUR,
+    "browser_sdk_fleet.py": "signed in on one replica: POST fabric/token -> 200\n"
+    "two refreshes on two replicas -> [200, 200], one SAT: True\n"
+    "SignalWire saw ['fabric.subscriber_tokens.create', 'fabric.subscriber_tokens.refresh']",
     "video_meeting.py": "4 invitees -> 4 room tokens for 'weekly-sync' (join 08:55..10:00 UTC)\n"
     "2 conference tokens rotated (2 resets)",
 }
+
+
+def fleet_needs() -> None:
+    """The fleet recipe runs on redis-server and the web extra."""
+    pytest.importorskip("cryptography", reason="needs the web extra")
+    pytest.importorskip("redis", reason="needs the web extra")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server; .ci/run installs it)")
 
 
 def test_every_example_is_covered() -> None:
@@ -55,6 +68,8 @@ def run(name: str) -> str:
         pytest.importorskip("opentelemetry.sdk", reason="needs opentelemetry-sdk (the examples extra)")
     if name.startswith("flask_"):
         pytest.importorskip("flask")
+    if name == "browser_sdk_fleet.py":
+        fleet_needs()
     result = subprocess.run(
         [sys.executable, "-W", "error", str(EXAMPLES / name)], capture_output=True, text=True, timeout=120
     )
@@ -134,4 +149,47 @@ async def test_the_aiohttp_browser_recipe_serves_for_the_space_its_environment_n
     finally:
         server.terminate()
         await server.wait()
+    assert [r.operation for r in fake.requests] == ["fabric.subscriber_tokens.create"]
+
+
+async def test_the_fleet_recipe_serves_one_session_from_two_replicas_mid_rotation(
+    fake: FakeSignalWire, redis_server: RedisServer
+) -> None:
+    """Two ``serve`` processes, as a user starts them behind a load balancer, with one Redis; the second has a new
+    key put in front of the first's, as in the middle of a rotation: a session begun on one is found on the other."""
+    fleet_needs()
+    from cryptography.fernet import Fernet
+
+    old, new = (Fernet.generate_key().decode() for _ in range(2))
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SIGNALWIRE_")}
+    env |= {"SIGNALWIRE_PROJECT_ID": fake.project_id, "SIGNALWIRE_API_TOKEN": fake.api_token}
+    env |= {"SIGNALWIRE_BASE_URL": fake.url, "PYTHONUNBUFFERED": "1"}
+    env |= {"REDIS_URL": redis_server.url, "APP_SESSION_SECRET": "s3cret-shared-by-the-fleet"}
+    bases, servers = [], []
+    try:
+        for keys in (old, f"{new},{old}"):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            recipe = [sys.executable, "-W", "error", str(EXAMPLES / "browser_sdk_fleet.py"), "serve", str(port)]
+            server = await asyncio.create_subprocess_exec(
+                *recipe, env=env | {"SIGNALWIRE_TOKENS_KEYS": keys}, stdout=subprocess.PIPE
+            )
+            servers.append(server)
+            assert server.stdout is not None
+            assert f"Running on http://127.0.0.1:{port}" in (await server.stdout.readline()).decode()
+            bases.append(f"http://127.0.0.1:{port}")
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as browser:
+            form = {"email": "alice@example.com", "password": "correct horse"}
+            await browser.post(f"{bases[0]}/sign-in", data=form, allow_redirects=False)
+            answers = []
+            for base, route in zip(bases, ("fabric/token", "fabric/refresh"), strict=True):
+                async with browser.post(f"{base}/signalwire/{route}", json={}, headers={"Origin": base}) as answer:
+                    assert answer.status == 200
+                    answers.append(await answer.json())
+    finally:
+        for server in servers:
+            server.terminate()
+            await server.wait()
+    assert answers[0] == answers[1], "the other replica answered the fresh SAT the first one stored"
     assert [r.operation for r in fake.requests] == ["fabric.subscriber_tokens.create"]
