@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,18 +22,11 @@ from signalwire_tokens.web import BrowserTokens, MemoryTokenStore, RedisTokenSto
 
 from .conftest import RedisServer
 from .test_web_redis_store import everything_in
+from .test_web_refresh import Clock
 from .web_support import ALICE, Browser, identify, serve
 
 K1, K2, K3 = (Fernet.generate_key() for _ in range(3))
 pytestmark = pytest.mark.parametrize("adapter", ["aiohttp", "asgi"])
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @contextlib.asynccontextmanager

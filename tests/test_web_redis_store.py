@@ -60,6 +60,7 @@ def everything_in(server: RedisServer) -> dict[bytes, bytes]:
         ({"keys": [K1], "url": 6379}, "url"),
         ({"keys": [K1], "prefix": ""}, "prefix"),
         ({"keys": [K1], "lock_life": 0}, "lock_life"),
+        ({"keys": [K1], "max_connections": 0}, "max_connections"),
     ],
 )
 def test_bad_arguments_are_refused_when_the_store_is_made(arguments: dict[str, Any], field: str) -> None:
@@ -236,3 +237,15 @@ def test_one_store_serves_one_event_loop_after_another_and_leaves_no_connection_
     redis = SyncRedis.from_url(redis_server.url)
     assert len(redis.client_list()) == 1, "only this check's own connection: each loop closed its pool"
     redis.close()
+
+
+@pytest.mark.parametrize("options", [{}, {"max_connections": 2}])
+async def test_more_requests_at_once_than_the_pool_holds_wait_for_a_connection(
+    redis_server: RedisServer, options: dict[str, Any]
+) -> None:
+    store = RedisTokenStore(redis_server.url, keys=[K1], **options)
+    await store.put(REFERENCE, session())
+    found = await asyncio.gather(*(store.get(REFERENCE) for _ in range(300)))
+    assert found == [session()] * 300
+    assert len(SyncRedis.from_url(redis_server.url).client_list()) <= options.get("max_connections", 100) + 1
+    await store.aclose()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._errors import InvalidRequestError
 from .._redis_loops import LoopState, guarded
 from .._redis_ratelimit import _where
-from .._validate import check_seconds, check_str
+from .._validate import check_int, check_seconds, check_str
 from ._sealing import Sealer
 from ._store import StoredSession, TokenStoreError
 
@@ -87,12 +87,21 @@ class RedisTokenStore:
     Each session expires in Redis with its refresh token (Redis 6.2 or later: ``SET PXAT``). ``lock_life``
     (seconds) bounds a refresh's lock: a replica that dies holding it blocks the others no longer than that; make
     it longer than a refresh call takes with the client's retries. A waiter gives up after twice that (a
-    :class:`~signalwire_tokens.web.TokenStoreError`: the mount answers 503). ``per_subscriber`` windows run on
+    :class:`~signalwire_tokens.web.TokenStoreError`: the mount answers 503). At most ``max_connections`` are open
+    per event loop: more requests at once wait for one (up to 5 s). ``per_subscriber`` windows run on
     Redis's own clock. When Redis cannot be asked, every method raises
     :class:`~signalwire_tokens.web.TokenStoreError`.
     """
 
-    def __init__(self, url: str, *, keys: Any, prefix: str = DEFAULT_PREFIX, lock_life: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        keys: Any,
+        prefix: str = DEFAULT_PREFIX,
+        lock_life: float = 10.0,
+        max_connections: int = 100,
+    ) -> None:
         _require_extra()
         from redis.asyncio.connection import parse_url
 
@@ -109,6 +118,8 @@ class RedisTokenStore:
         self.prefix = check_str("prefix", prefix, min_length=1, max_length=200)
         #: The longest a refresh's lock is held (seconds): a holder that died frees it then.
         self.lock_life = check_seconds("lock_life", lock_life, positive=True)
+        #: The most connections the store opens on one event loop; past them, a call waits for one to free.
+        self.max_connections = check_int("max_connections", max_connections, minimum=1)
         self._states: dict[asyncio.AbstractEventLoop, LoopState] = {}
         self._lock = threading.Lock()  # loops on other threads look up and add their pools too
 
@@ -122,14 +133,22 @@ class RedisTokenStore:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
 
             with self._lock:
                 # A closed loop has shut down, and closed its pool with it (asyncio.run's shutdown sees to it).
                 for closed in [other for other in self._states if other.is_closed()]:
                     del self._states[closed]
-                client = Redis.from_url(self._url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT)
-                state = self._states[loop] = LoopState(loop, client, owned=True)
+                # Blocking: a burst of requests past the pool's size waits for a connection (up to the timeout)
+                # instead of failing at once, as redis-py's default pool does past its 100.
+                pool = BlockingConnectionPool.from_url(
+                    self._url,
+                    max_connections=self.max_connections,
+                    timeout=SOCKET_TIMEOUT,
+                    socket_timeout=SOCKET_TIMEOUT,
+                    socket_connect_timeout=SOCKET_TIMEOUT,
+                )
+                state = self._states[loop] = LoopState(loop, Redis.from_pool(pool), owned=True)
         return state.client
 
     async def _ask(self, call: Awaitable[T]) -> T:
