@@ -10,6 +10,7 @@ request as the browser sees it, and the backend's CPU µs per request. Throughpu
 median of the ratios of each round's two runs, taken back to back.
 
     python benchmarks/web.py [--browsers 200] [--requests 10] [--rounds 20] [--latency 0.05] [--profile PATH]
+    python benchmarks/web.py cohort --help      # 10,000 subscribers on two replicas sharing Redis (web_cohort.py)
 """
 
 from __future__ import annotations
@@ -211,5 +212,9 @@ if __name__ == "__main__":
     sys.path.insert(0, str(HERE))
     if sys.argv[1:2] == ["backend"]:
         serve_backend(sys.argv[2])
+    elif sys.argv[1:2] == ["cohort"]:  # a cohort of browsers on a fleet of two replicas: web_cohort.py
+        from web_cohort import dispatch
+
+        dispatch(sys.argv[2:])
     else:
         main()
