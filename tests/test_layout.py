@@ -14,8 +14,9 @@ import signalwire_tokens
 #: The package under test, where it is imported from: the source tree, or the installed wheel when the suite runs
 #: from a copy of the tests (as CI's floor and newest-aiohttp runs do).
 PACKAGE = Path(signalwire_tokens.__file__).parent
-#: What sits above the resources and may use them: the package's face, the clients, the command line, the fake space.
-ABOVE_RESOURCES = ("__init__.py", "_client.py", "_sync/", "cli/", "testing/", "resources/")
+#: What sits above the resources and may use them: the package's face, the clients, the command line, the fake space,
+#: the browser endpoints.
+ABOVE_RESOURCES = ("__init__.py", "_client.py", "_sync/", "cli/", "testing/", "resources/", "web/")
 MAX_LINES = 300
 
 

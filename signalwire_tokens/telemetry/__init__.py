@@ -14,7 +14,7 @@ from .._version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import TracerProvider
+    from opentelemetry.trace import Tracer, TracerProvider
 
 __all__ = ["Telemetry"]
 
@@ -68,10 +68,17 @@ class Telemetry:
         tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         instruments = Instruments(metrics.get_meter(SCOPE, __version__, meter_provider))
         self._providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+        self._tracer = tracer
         # The client places both: the call's span first in its chain, the attempts' just above credentials. The
         # attempt middleware relies on the call middleware above it (it reads the call's span off the request).
         self._call_spans: Middleware = CallSpans(tracer, instruments)
         self._attempt_spans: Middleware = AttemptSpans(tracer, instruments)
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracer of the library's spans (scope ``signalwire_tokens``), for the layers above a client that make
+        spans of their own, such as :mod:`signalwire_tokens.web`'s one per route call."""
+        return self._tracer
 
     def __repr__(self) -> str:
         shown = [f"{name}={type(p).__name__}" for name, p in self._providers.items() if p is not None]
