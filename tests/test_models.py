@@ -299,14 +299,14 @@ def test_a_batch_item_is_a_success_with_its_token_or_a_failure_with_its_error() 
         success.index = 5  # type: ignore[misc]
 
 
-def test_the_readme_batch_example_is_type_checked_as_written() -> None:
-    """tests/typing/api_usage.py holds the README's batch example (the same code, as the formatter lays it out in
-    a function), so mypy --strict checks what the README shows."""
+def test_the_documented_batch_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the batch example of docs/batches.md (the same code, as the formatter lays it
+    out in a function), so mypy --strict checks what the page shows."""
     root = Path(__file__).parents[1]
-    readme = (root / "README.md").read_text()
-    section = readme[readme.index("### Batches") :]
+    page = (root / "docs" / "batches.md").read_text()
+    section = page[page.index("## Batches") :]
     example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
-    shown = compile(example, "README.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    shown = compile(example, "docs/batches.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
     checked = next(n for n in usage.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "readme_batch")
     assert [ast.dump(n) for n in checked.body[1:]] == [ast.dump(n) for n in shown.body]  # [1:]: the docstring
