@@ -58,6 +58,24 @@ def test_the_quick_start_is_on_the_first_screen_and_the_getting_started_page_sho
     assert [b for b in blocks(GETTING_STARTED, "python") if is_script(b)] == [QUICK_START]
 
 
+def test_the_readme_is_a_landing_page_naming_all_five_families_on_its_first_screen() -> None:
+    first_screen = README[: README.index(QUICK_START)]
+    families = (
+        "compatibility and project API tokens",
+        "chat and PubSub tokens",
+        "Video room and conference tokens",
+        "Call Fabric subscriber, guest, embed and invite tokens",
+        "browser token endpoints",
+    )
+    assert all(family in first_screen for family in families)
+    assert len(README.splitlines()) <= 300
+    assert "pip install --group docs" in README and "mkdocs serve" in README
+    linked = set(re.findall(r"\]\((docs/[\w/.-]+\.md)", README))
+    assert linked and all((ROOT / page).is_file() for page in linked)
+    assert {f"docs/{page}" for page in ("api-tokens.md", "chat-pubsub.md", "video.md", "fabric.md")} <= linked
+    assert "docs/browser-endpoints.md" in linked
+
+
 def test_the_quick_start_runs_offline_and_prints_what_the_readme_shows() -> None:
     result = subprocess.run([sys.executable, "-c", QUICK_START], capture_output=True, text=True, timeout=60, check=True)
     lines = result.stdout.splitlines()
