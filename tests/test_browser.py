@@ -111,6 +111,18 @@ async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
     assert all(url.startswith(f"{origin}/") for url in everything)  # the page needs nothing else (no SDK) to work
 
 
+async def test_the_pages_buttons_log_what_the_provider_got(context: BrowserContext, port: int) -> None:
+    """Signed out, "Get a SAT" logs the mount's 401; signed in, the SAT's expiry (what a person trying it sees)."""
+    origin = f"http://127.0.0.1:{port}"
+    page = await context.new_page()
+    await page.goto(f"{origin}/")
+    await page.click("#authenticate")
+    await page.wait_for_function("document.getElementById('log').textContent.includes('answered 401')")
+    page = await signed_in_page(context, origin)
+    await page.click("#authenticate")
+    await page.wait_for_function("document.getElementById('log').textContent.startsWith('a SAT until 20')")
+
+
 async def other_origin(context: BrowserContext, port: int) -> tuple[Page, str]:
     """The user signed in on 127.0.0.1, and a page of the same server reached as localhost: another origin. The
     page, and the token endpoint of the user's origin."""
