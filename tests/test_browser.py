@@ -85,6 +85,8 @@ async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
     context: BrowserContext, port: int, fake: FakeSignalWire, clock: RunAhead
 ) -> None:
     origin = f"http://127.0.0.1:{port}"
+    everything: list[str] = []
+    context.on("request", lambda request: everything.append(request.url))
     page = await signed_in_page(context, origin)
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url))
@@ -106,6 +108,19 @@ async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
         assert isinstance(sat["expiry_at"], int) and asked_at * 1000 < sat["expiry_at"] <= clock() * 1000 + TWO_HOURS_MS
     assert abs(first["expiry_at"] / 1000 - fake.fabric.token(first["token"])["expires"]) < 1  # the expire_at sent
     assert sent == [f"{origin}/signalwire/fabric/token", f"{origin}/signalwire/fabric/refresh"]
+    assert all(url.startswith(f"{origin}/") for url in everything)  # the page needs nothing else (no SDK) to work
+
+
+async def test_the_pages_buttons_log_what_the_provider_got(context: BrowserContext, port: int) -> None:
+    """Signed out, "Get a SAT" logs the mount's 401; signed in, the SAT's expiry (what a person trying it sees)."""
+    origin = f"http://127.0.0.1:{port}"
+    page = await context.new_page()
+    await page.goto(f"{origin}/")
+    await page.click("#authenticate")
+    await page.wait_for_function("document.getElementById('log').textContent.includes('answered 401')")
+    page = await signed_in_page(context, origin)
+    await page.click("#authenticate")
+    await page.wait_for_function("document.getElementById('log').textContent.startsWith('a SAT until 20')")
 
 
 async def other_origin(context: BrowserContext, port: int) -> tuple[Page, str]:
