@@ -121,6 +121,18 @@ async def test_the_pages_credential_provider_gets_a_sat_then_a_refreshed_one(
     assert all(url.startswith(f"{origin}/") for url in everything)  # the page needs nothing else (no SDK) to work
 
 
+async def test_given_the_sdks_fingerprint_the_provider_gets_a_sat_bound_to_the_browser(
+    context: BrowserContext, port: int, fake: FakeSignalWire
+) -> None:
+    page = await signed_in_page(context, f"http://127.0.0.1:{port}")
+    fingerprint = "fP9-_" * 8 + "xyz"  # the SDK's: 43 characters of the URL-safe base64 alphabet
+    sat = await page.evaluate("fingerprint => window.provider.authenticate({fingerprint})", fingerprint)
+    [create] = fake.requests
+    assert create.operation == "fabric.subscriber_tokens.create"
+    assert create.json()["scope"] == "sat:refresh" and create.json()["fingerprint"] == fingerprint
+    assert fake.fabric.token(sat["token"])["kind"] == "subscriber"
+
+
 async def test_the_pages_buttons_log_what_the_provider_got(context: BrowserContext, port: int) -> None:
     """Signed out, "Get a SAT" logs the mount's 401; signed in, the SAT's expiry (what a person trying it sees)."""
     origin = f"http://127.0.0.1:{port}"
