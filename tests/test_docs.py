@@ -111,6 +111,14 @@ def test_the_recipes_output_shown_is_what_they_print() -> None:
     assert shown and all(RECIPE_OUTPUT[name] == output for name, output in shown)
 
 
+def test_the_browser_sdk_provider_shown_is_the_recipe_pages_own() -> None:
+    """The JavaScript the browser endpoints page shows is the provider of examples/browser_sdk_page.html, which
+    tests/test_browser.py drives in a real browser."""
+    lines = {line.strip() for line in (ROOT / "examples" / "browser_sdk_page.html").read_text().splitlines()}
+    shown = [block for text in PAGES.values() for block in blocks(text, "javascript")]
+    assert shown and all(line.strip() in lines for block in shown for line in block.splitlines())
+
+
 def test_the_reference_shows_every_public_name() -> None:
     reference = "".join(page for name, page in PAGES.items() if name.startswith("docs/reference/"))
     shown = set(re.findall(r"^::: (\S+)$", reference, re.M))
