@@ -24,6 +24,13 @@ _EXPIRY_HELP = "POSIX seconds or RFC 3339 with an offset, e.g. 2026-01-01T18:00:
 _TEXT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "time_zone", "country", "company_name")
 
 
+def _add_expiry(parser: argparse.ArgumentParser, dest: str) -> None:
+    """``--expire-at`` on every command that takes an expiry, ``--expires-at`` accepted as well (the invite's field
+    is the spec's ``expires_at``, the others' ``expire_at``): one spelling in the help, either one works."""
+    parser.add_argument("--expire-at", dest=dest, type=parse_moment, metavar="WHEN", help=_EXPIRY_HELP)
+    parser.add_argument("--expires-at", dest=dest, type=parse_moment, help=argparse.SUPPRESS)
+
+
 def _subscriber_commands(commands: Any, add_batch_parser: Callable[..., argparse.ArgumentParser], exits: str) -> None:
     subscriber = commands.add_parser(
         "subscriber-token", help="make or update Call Fabric subscribers and mint their access tokens (SATs)"
@@ -33,7 +40,7 @@ def _subscriber_commands(commands: Any, add_batch_parser: Callable[..., argparse
         "create", help="make or update a subscriber and mint its token (prints token and refresh token as JSON)"
     )
     one.add_argument("--reference", required=True, help="the subscriber's identity, often an email address")
-    one.add_argument("--expire-at", type=parse_moment, help=_EXPIRY_HELP)
+    _add_expiry(one, "expire_at")
     one.add_argument("--application-id", help="the application the token is for (a UUID)")
     one.add_argument(
         "--password-env",
@@ -67,7 +74,7 @@ def _guest_and_invite_commands(commands: Any) -> None:
     create.add_argument(
         "--address", action="append", required=True, dest="addresses", help="an allowed address (a UUID); repeatable"
     )
-    create.add_argument("--expire-at", type=parse_moment, help=_EXPIRY_HELP)
+    _add_expiry(create, "expire_at")
     create.add_argument("--region", choices=["us-central"], help="the regional cluster the SDK connects to")
     create.add_argument("--ch", choices=["us-central"], help="the regional cluster endpoint (the SAT's ch claim)")
     invite = commands.add_parser("invite-token", help="mint Call Fabric subscriber invites")
@@ -79,7 +86,7 @@ def _guest_and_invite_commands(commands: Any) -> None:
         " Bearer, never the project's credentials; the project's options still name the space.",
     )
     make.add_argument("--address-id", required=True, help="the subscriber address to invite to (a UUID)")
-    make.add_argument("--expires-at", type=parse_moment, help=_EXPIRY_HELP)
+    _add_expiry(make, "expires_at")
     for sub in (create, make):
         add_credential_options(sub)
 
