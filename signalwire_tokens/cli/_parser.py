@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from .._version import __version__
 from ..resources._api_token_models import Permission
+from ..resources._channel_models import ChannelTokenRequest
 from ._batch_family import parse_channel
 from ._credentials import add_credential_options
 from ._fabric_commands import add_fabric_commands
+from ._request_options import add_request_options
 from ._video_commands import add_video_commands
 
 __all__ = ["build_parser"]
@@ -21,16 +22,6 @@ def _channel(text: str) -> tuple[str, dict[str, bool]]:
         return parse_channel(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
 
 
 def _rate_limit(text: str) -> tuple[int, float]:
@@ -158,14 +149,15 @@ def _api_token_commands(commands: Any, command: str, api_name: str) -> None:
         add_credential_options(sub)
 
 
+def _add_channels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
+
+
 def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
     chat = commands.add_parser(command, help=f"mint {noun}s, one or a batch")
     actions = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
     one = actions.add_parser("create", help=f"mint one {noun} (prints it as JSON)")
-    one.add_argument("--ttl", type=int, required=True, help="minutes, 1..43200")
-    one.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
-    one.add_argument("--member-id", help="who the token is for (<= 250 characters; default: a random one)")
-    one.add_argument("--state", type=_json_object, help="a JSON object the token carries (<= 2,000 characters)")
+    add_request_options(one, ChannelTokenRequest, custom={"channels": _add_channels})
     batch = add_batch_parser(
         actions,
         noun,
