@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
@@ -32,34 +34,24 @@ def _rate_limit(text: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not LIMIT/SECONDS, e.g. 13800/10") from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
+def _number(kind: Callable[[str], float], accept: Callable[[float], bool], wanted: str) -> Callable[[str], Any]:
+    """An option's number, of ``kind`` (int or float), refused unless ``accept`` holds (NaN never does)."""
+
+    def number(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+        return value
+
+    return number
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
-    return value
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
-    return value
+_positive_int = _number(int, lambda value: value >= 1, "a whole number of at least 1")
+_positive = _number(float, lambda value: value > 0, "a number above 0")
+_share = _number(float, lambda value: 0 <= value <= 1, "a share between 0 and 1")
 
 
 CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
