@@ -46,3 +46,30 @@ def test_every_field_of_the_request_is_a_column_of_batch(
     command = "room-token" if request_class is RoomTokenRequest else "subscriber-token"
     names = ", ".join(field.name for field in attrs.fields(request_class))
     assert f"request ({names})." in shown_help(capsys, command, "batch")
+
+
+BATCH = ["chat-token", "batch", "--input", "-", "--output", "-"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["chat-token", "batch", "--input", "-", "--output", "-", "--concurrency", "x"],
+            "a whole number of at least 1",
+        ),
+        (
+            ["chat-token", "batch", "--input", "-", "--output", "-", "--concurrency", "0"],
+            "a whole number of at least 1",
+        ),
+        (["chat-token", "batch", "--input", "-", "--output", "-", "--max-rate", "0"], "a number above 0"),
+        (["fake-space", "serve", "--fail-rate", "nan"], "a share between 0 and 1"),
+        (["fake-space", "serve", "--rate-limit", "many"], "is not LIMIT/SECONDS"),
+    ],
+)
+def test_a_number_out_of_its_bounds_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2 and message in capsys.readouterr().err

@@ -16,6 +16,7 @@ from .._batch_items import request_from_item
 from .._field_checks import one_of
 from .._json_object import MAX_JSON_OBJECT_CHARS, json_object
 from ._moments import check_moment
+from ._room_permissions import ROOM_TOKEN_PERMISSIONS
 
 __all__ = [
     "MAX_REMOVE_AFTER_SECONDS",
@@ -36,53 +37,6 @@ MAX_USER_NAME = 100
 MAX_ROOM_DISPLAY_NAME = 200
 MAX_REMOVE_AFTER_SECONDS = 200_000
 ROOM_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-#: ``Video.RoomTokenPermission``, the spec's enum, in its order.
-ROOM_TOKEN_PERMISSIONS = (
-    "room.member.audio_mute",
-    "room.member.audio_unmute",
-    "room.member.video_mute",
-    "room.member.video_unmute",
-    "room.member.deaf",
-    "room.member.undeaf",
-    "room.member.set_input_volume",
-    "room.member.set_output_volume",
-    "room.member.set_input_sensitivity",
-    "room.member.set_position",
-    "room.member.set_meta",
-    "room.member.raisehand",
-    "room.member.lowerhand",
-    "room.member.remove",
-    "room.member.promote",
-    "room.member.demote",
-    "room.hide_video_muted",
-    "room.list_available_layouts",
-    "room.lock",
-    "room.playback",
-    "room.playback_seek",
-    "room.prioritize_handraise",
-    "room.recording",
-    "room.set_layout",
-    "room.set_position",
-    "room.set_meta",
-    "room.show_video_muted",
-    "room.stream",
-    "room.unlock",
-    "room.self.audio_mute",
-    "room.self.audio_unmute",
-    "room.self.video_mute",
-    "room.self.video_unmute",
-    "room.self.deaf",
-    "room.self.undeaf",
-    "room.self.set_input_volume",
-    "room.self.set_output_volume",
-    "room.self.set_input_sensitivity",
-    "room.self.set_position",
-    "room.self.set_meta",
-    "room.self.raisehand",
-    "room.self.lowerhand",
-    "room.self.screenshare",
-    "room.self.additional_source",
-)
 _PERMISSIONS = frozenset(ROOM_TOKEN_PERMISSIONS)
 #: ``Video.JoinAsType`` and ``Video.MediaAllowedType``.
 JoinAs = Literal["member", "audience"]
