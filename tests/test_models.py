@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,9 @@ from signalwire_tokens import (
     ChatTokenRequest,
     InvalidRequestError,
     Permission,
+    RoomToken,
     SignalWireClient,
+    SubscriberToken,
 )
 from signalwire_tokens.resources._api_token_models import CreateApiTokenRequest, UpdateApiTokenRequest
 from signalwire_tokens.resources._channel_models import state_size
@@ -294,9 +297,27 @@ def test_a_batch_item_is_a_success_with_its_token_or_a_failure_with_its_error() 
     assert isinstance(success, BatchItem)
     assert isinstance(failure, BatchItem)
     assert not isinstance(request, BatchItem)
+    assert issubclass(BatchFailure, BatchItem) and not issubclass(ChatTokenRequest, BatchItem)
     assert "signature" not in repr(success), "the token stays masked"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         success.index = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("token_type", [ChatToken, RoomToken, SubscriberToken])
+def test_a_batch_item_is_generic_in_its_token_at_run_time(token_type: type) -> None:
+    # As annotations name it (BatchItem[RoomToken]), evaluated: typing.get_type_hints, pydantic, a cast.
+    specific = BatchItem[token_type]
+    assert typing.get_args(specific) == (BatchSuccess[token_type], BatchFailure)
+
+    def annotated(item: BatchItem[RoomToken], bare: BatchItem) -> BatchItem | None: ...
+
+    hints = typing.get_type_hints(annotated)
+    assert hints["item"] == BatchSuccess[RoomToken] | BatchFailure
+    assert hints["bare"] is BatchItem and repr(BatchItem) == "BatchItem"
+    assert hints["return"] == BatchSuccess | BatchFailure | None
+    assert None | BatchItem == BatchSuccess | BatchFailure | None
+    with pytest.raises(TypeError, match="BatchSuccess or a BatchFailure"):
+        BatchItem()
 
 
 def test_the_documented_batch_example_is_type_checked_as_written() -> None:

@@ -336,3 +336,24 @@ def sync_client_types() -> None:
         budget: TokenBucket | None = client.retry_budget
         closed: bool = client.closed
         assert api.id and pubsub.token and (budget is None or budget.available >= 0) and not closed
+
+
+def batch_items_of_every_family(room: BatchItem[RoomToken], subscriber: BatchItem[SubscriberToken]) -> list[str]:
+    """``BatchItem`` is generic in its token (a bare one is a chat token's): a room or subscriber batch's items are
+    annotated as such, and narrow to their own token."""
+    tokens: list[str] = []
+    if room.ok is True:
+        room_token: RoomToken = room.token
+        tokens.append(room_token.room_name)
+    if subscriber.ok is True:
+        subscriber_token: SubscriberToken = subscriber.token
+        tokens.append(subscriber_token.refresh_token)
+    chat: BatchItem = BatchSuccess(0, None, ChatToken("t", None, datetime.now(timezone.utc)))
+    chat_too: BatchItem[ChatToken] = chat
+    if chat_too.ok is True:
+        tokens.append(chat_too.token.member_id or "")
+    return tokens
+
+
+async def a_room_batch(client: SignalWireClient) -> list[BatchItem[RoomToken]]:
+    return [item async for item in client.video.room_tokens.create_many([{"room_name": "standup"}])]
