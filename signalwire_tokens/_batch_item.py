@@ -3,8 +3,9 @@
 :data:`BatchItem` is their union, so a type checker narrows on ``ok``: under ``if item.ok is True:`` ``item.token`` is
 a ``ChatToken`` (and ``item.error`` None), under ``else`` ``item.error`` is a ``SignalWireError``. mypy narrows a plain
 ``if item.ok:`` too; pyright narrows a union on an attribute only by comparison (``is True``, ``== True``) or with
-``isinstance(item, BatchSuccess)``, hence the documented ``is True``. At run time it is a plain union of the two
-classes, so ``isinstance(x, BatchItem)`` works too.
+``isinstance(item, BatchSuccess)``, hence the documented ``is True``. It is generic in the token type, with the chat
+token as its default: ``BatchItem[RoomToken]`` is a room token batch's item. At run time it is the union of the two
+classes, so ``isinstance(x, BatchItem)`` works too, and ``BatchItem[RoomToken]`` is the union with that token.
 """
 
 from __future__ import annotations
@@ -55,4 +56,38 @@ class BatchFailure:
     token: ClassVar[None] = None
 
 
-BatchItem: TypeAlias = BatchSuccess | BatchFailure
+if TYPE_CHECKING:
+    BatchItem: TypeAlias = "BatchSuccess[TokenT] | BatchFailure"
+else:
+
+    class _GenericUnion:
+        """What ``BatchItem`` is at run time: a union of classes that ``isinstance`` takes (as a plain union) and that
+        a subscript makes specific (which a plain union of classes refuses). Python 3.10 has no generic alias of a
+        union with a default; type checkers read the alias above instead."""
+
+        def __init__(self, union: Any) -> None:
+            self._union = union
+
+        def __getitem__(self, token: Any) -> Any:
+            return BatchSuccess[token] | BatchFailure
+
+        def __instancecheck__(self, instance: Any) -> bool:
+            return isinstance(instance, self._union)
+
+        def __subclasscheck__(self, cls: type) -> bool:
+            return issubclass(cls, self._union)
+
+        def __or__(self, other: Any) -> Any:
+            return self._union | other
+
+        def __ror__(self, other: Any) -> Any:
+            return other | self._union
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            # Callable, as typing wants of what an annotation names (typing.get_type_hints of a bare BatchItem).
+            raise TypeError("BatchItem is a union: make a BatchSuccess or a BatchFailure")
+
+        def __repr__(self) -> str:
+            return "BatchItem"
+
+    BatchItem = _GenericUnion(BatchSuccess | BatchFailure)

@@ -404,19 +404,19 @@ def test_progress_draws_a_bar_on_a_terminal() -> None:
     assert "1 failed, concurrency 8" in screen.getvalue()
 
 
-def test_the_readme_command_lines_run(
+def test_the_documented_command_lines_run(
     space: ThreadedFake,
     creds: list[str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Each command of the README's command-line section, as written, against the fake space."""
+    """Each command of the docs' command-line section, as written, against the fake space."""
     import re
     import shlex
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("## Command line") : readme.index("## Recipes")]
+    page = (Path(__file__).parents[1] / "docs" / "batches.md").read_text()
+    section = page[page.index("## Command line") : page.index("## Batch jobs")]
     block = re.search(r"```console\n(.*?)```", section, re.S)
     assert block is not None
     (tmp_path / "members.csv").write_text("member_id,channels,ttl\nada,lobby,60\nbob,lobby:rw,5\n")

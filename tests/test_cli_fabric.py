@@ -114,6 +114,37 @@ def test_guest_and_invite_tokens(
         assert_request_matches_spec(recorded)
 
 
+EXPIRY_COMMANDS = {
+    "subscriber-token": (["--reference", "alice@example.com"], "expire_at"),
+    "guest-token": (["--address", "{address}"], "expire_at"),
+    "invite-token": (["--address-id", "{address}"], "expires_at"),
+}
+
+
+@pytest.mark.parametrize("spelling", ["--expire-at", "--expires-at"])
+@pytest.mark.parametrize("command", list(EXPIRY_COMMANDS))
+def test_every_command_with_an_expiry_takes_both_spellings_and_shows_one(
+    space: ThreadedFake,
+    creds: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    spelling: str,
+) -> None:
+    address = space.call(space.fake.fabric.add_address)
+    code, out, _ = run(capsys, "subscriber-token", "create", "--reference", "inviter", *creds)
+    monkeypatch.setenv("SIGNALWIRE_SUBSCRIBER_TOKEN", json.loads(out)["token"])
+    options, field = EXPIRY_COMMANDS[command]
+    options = [option.format(address=address) for option in options]
+    code, out, _ = run(capsys, command, "create", *options, spelling, "2031-01-01T00:00:00Z", *creds)
+    assert code == 0 and json.loads(out)["expires_at"] == "2031-01-01T00:00:00+00:00"
+    assert space.fake.requests[-1].json()[field] == 1924992000
+    with pytest.raises(SystemExit):
+        run(capsys, command, "create", "--help")
+    shown = capsys.readouterr().out
+    assert "--expire-at" in shown and "--expires-at" not in shown
+
+
 def test_subscriber_token_batch_writes_a_line_per_row_in_order(space: ThreadedFake, tmp_path: Path) -> None:
     source = tmp_path / "subscribers.csv"
     rows = ["reference,first_name,expire_at"] + [f"user{i}@example.com,U{i},1924992000" for i in range(30)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,9 @@ from signalwire_tokens import (
     ChatTokenRequest,
     InvalidRequestError,
     Permission,
+    RoomToken,
     SignalWireClient,
+    SubscriberToken,
 )
 from signalwire_tokens.resources._api_token_models import CreateApiTokenRequest, UpdateApiTokenRequest
 from signalwire_tokens.resources._channel_models import state_size
@@ -294,19 +297,37 @@ def test_a_batch_item_is_a_success_with_its_token_or_a_failure_with_its_error() 
     assert isinstance(success, BatchItem)
     assert isinstance(failure, BatchItem)
     assert not isinstance(request, BatchItem)
+    assert issubclass(BatchFailure, BatchItem) and not issubclass(ChatTokenRequest, BatchItem)
     assert "signature" not in repr(success), "the token stays masked"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         success.index = 5  # type: ignore[misc]
 
 
-def test_the_readme_batch_example_is_type_checked_as_written() -> None:
-    """tests/typing/api_usage.py holds the README's batch example (the same code, as the formatter lays it out in
-    a function), so mypy --strict checks what the README shows."""
+@pytest.mark.parametrize("token_type", [ChatToken, RoomToken, SubscriberToken])
+def test_a_batch_item_is_generic_in_its_token_at_run_time(token_type: type) -> None:
+    # As annotations name it (BatchItem[RoomToken]), evaluated: typing.get_type_hints, pydantic, a cast.
+    specific = BatchItem[token_type]
+    assert typing.get_args(specific) == (BatchSuccess[token_type], BatchFailure)
+
+    def annotated(item: BatchItem[RoomToken], bare: BatchItem) -> BatchItem | None: ...
+
+    hints = typing.get_type_hints(annotated)
+    assert hints["item"] == BatchSuccess[RoomToken] | BatchFailure
+    assert hints["bare"] is BatchItem and repr(BatchItem) == "BatchItem"
+    assert hints["return"] == BatchSuccess | BatchFailure | None
+    assert None | BatchItem == BatchSuccess | BatchFailure | None
+    with pytest.raises(TypeError, match="BatchSuccess or a BatchFailure"):
+        BatchItem()
+
+
+def test_the_documented_batch_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the batch example of docs/batches.md (the same code, as the formatter lays it
+    out in a function), so mypy --strict checks what the page shows."""
     root = Path(__file__).parents[1]
-    readme = (root / "README.md").read_text()
-    section = readme[readme.index("### Batches") :]
+    page = (root / "docs" / "batches.md").read_text()
+    section = page[page.index("## Batches") :]
     example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
-    shown = compile(example, "README.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    shown = compile(example, "docs/batches.md", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
     checked = next(n for n in usage.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "readme_batch")
     assert [ast.dump(n) for n in checked.body[1:]] == [ast.dump(n) for n in shown.body]  # [1:]: the docstring

@@ -456,12 +456,11 @@ def test_closing_from_the_clients_own_thread_does_not_deadlock(space: ThreadedFa
     assert client.closed and loop_threads() == []
 
 
-def test_the_readme_example_is_type_checked_as_written() -> None:
-    """tests/typing/api_usage.py holds the README's sync client example (the same code, as the formatter lays it
-    out in a function), so mypy --strict checks what the README shows."""
+def test_the_documented_example_is_type_checked_as_written() -> None:
+    """tests/typing/api_usage.py holds the sync client example of docs/sync-client.md (the same code, as the
+    formatter lays it out in a function), so mypy --strict checks what the page shows."""
     root = Path(__file__).parents[1]
-    readme = (root / "README.md").read_text()
-    section = readme[readme.index("## Sync client") :]
+    section = (root / "docs" / "sync-client.md").read_text()
     example = section[section.index("```python\n") + len("```python\n") : section.index("```\n")]
     usage = ast.parse((root / "tests" / "typing" / "api_usage.py").read_text())
     checked = next(n for n in usage.body if isinstance(n, ast.FunctionDef) and n.name == "readme_sync_client")

@@ -6,12 +6,9 @@ Each call is the async resource's own method (``_blocking``), run on the client'
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
-from .._batch import BatchStream, Progress
-from .._http import NO_EXTENSIONS, Extensions
 from ..resources.fabric import (
     EmbedToken,
     EmbedTokens,
@@ -27,15 +24,15 @@ from ..resources.fabric import (
     SubscriberTokenRequest,
     SubscriberTokens,
 )
-from ._batch import Requests, SyncBatchStream
 from ._blocking import Blocking, blocking
 from ._cache import SyncTokenCache
+from ._minting import SyncMintingFamily
 from ._portal import Portal
 
 __all__ = ["SyncFabric", "SyncSubscriberTokenCache", "SyncSubscriberTokens"]
 
 
-class SyncSubscriberTokens(Blocking[SubscriberTokens]):
+class SyncSubscriberTokens(SyncMintingFamily[SubscriberTokens, SubscriberTokenRequest, SubscriberToken]):
     """``client.fabric.subscriber_tokens``, blocking."""
 
     @blocking(SubscriberTokens.create)
@@ -60,33 +57,10 @@ class SyncSubscriberTokens(Blocking[SubscriberTokens]):
         """Make or update a subscriber and mint its access token (see ``SignalWireClient``'s
         ``fabric.subscriber_tokens.create``)."""
 
-    @blocking(SubscriberTokens.mint)
-    def mint(self, request: SubscriberTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> SubscriberToken:
-        """Mint the token a prepared request describes."""
-
     @blocking(SubscriberTokens.refresh)
     def refresh(self, refresh_token: str | SubscriberToken) -> SubscriberToken:
         """Exchange a refresh token (or the token holding it) for a new pair; not repeated after an unknown
         outcome (a refresh token works once)."""
-
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> SyncBatchStream[SubscriberToken]:
-        """Mint tokens for many subscribers (:class:`SubscriberTokenRequest` s or dicts of their fields), as the
-        async client's ``create_many`` does; the input is pulled lazily, in the iterating thread."""
-
-        def start(source: Requests) -> BatchStream[SubscriberToken]:
-            return self._target.create_many(
-                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
-            )
-
-        return SyncBatchStream(self._portal, start, requests)
 
     def cache(
         self,

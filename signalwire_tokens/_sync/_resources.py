@@ -8,19 +8,17 @@ asynchronous (a batch, a cache) has a body of its own, its blocking twin."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from .._batch import BatchStream, Progress
-from .._http import NO_EXTENSIONS, Extensions
 from ..resources._api_token_models import ApiToken
 from ..resources._api_tokens import PermissionsInput, _TokenAdmin
 from ..resources._channel_models import ChannelsInput, ChannelToken, ChannelTokenRequest
 from ..resources._channel_tokens import ChannelTokens
 from ..resources._chat_cache import ChatTokenCache
-from ._batch import Requests, SyncBatchStream
 from ._blocking import Blocking, blocking
 from ._cache import SyncTokenCache
+from ._minting import SyncMintingFamily
 
 __all__ = ["SyncChannelTokens", "SyncChatTokenCache", "SyncTokenAdmin"]
 
@@ -46,7 +44,9 @@ class SyncTokenAdmin(Blocking[_TokenAdmin]):
         """Delete a token. A 404 on a retry, after an attempt whose outcome was unknown, counts as deleted."""
 
 
-class SyncChannelTokens(Blocking[ChannelTokens[RequestT, TokenT]], Generic[RequestT, TokenT]):
+class SyncChannelTokens(
+    SyncMintingFamily[ChannelTokens[RequestT, TokenT], ChannelTokenRequest, TokenT], Generic[RequestT, TokenT]
+):
     """``client.chat_tokens`` and ``client.pubsub_tokens``, blocking."""
 
     @blocking(ChannelTokens[RequestT, TokenT].create)
@@ -58,30 +58,6 @@ class SyncChannelTokens(Blocking[ChannelTokens[RequestT, TokenT]], Generic[Reque
         state: Mapping[str, Any] | None = None,
     ) -> TokenT:
         """Mint one token valid for ``ttl`` minutes on ``channels``."""
-
-    @blocking(ChannelTokens[RequestT, TokenT].mint)
-    def mint(self, request: ChannelTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> TokenT:
-        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain)."""
-
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> SyncBatchStream[TokenT]:
-        """Mint many tokens, at most ``concurrency`` at once, yielding a :class:`BatchItem` as each completes (see
-        ``SignalWireClient``'s ``create_many``). The input is pulled lazily, in the iterating thread; ``progress``
-        is called on the client's loop thread, so it must not call the client."""
-
-        def start(source: Requests) -> BatchStream[TokenT]:
-            return self._target.create_many(
-                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
-            )
-
-        return SyncBatchStream(self._portal, start, requests)
 
     def cache(
         self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time

@@ -5,12 +5,10 @@ the async resource's own method (``_blocking``), run on the client's loop."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from .._batch import BatchStream, Progress
-from .._http import NO_EXTENSIONS, Extensions
 from ..resources.video import (
     ConferenceToken,
     ConferenceTokens,
@@ -21,14 +19,14 @@ from ..resources.video import (
     RoomTokens,
     Video,
 )
-from ._batch import Requests, SyncBatchStream
 from ._blocking import Blocking, blocking
+from ._minting import SyncMintingFamily
 from ._portal import Portal
 
 __all__ = ["SyncConferenceTokens", "SyncRoomTokens", "SyncVideo"]
 
 
-class SyncRoomTokens(Blocking[RoomTokens]):
+class SyncRoomTokens(SyncMintingFamily[RoomTokens, RoomTokenRequest, RoomToken]):
     """``client.video.room_tokens``, blocking."""
 
     @blocking(RoomTokens.create)
@@ -55,29 +53,6 @@ class SyncRoomTokens(Blocking[RoomTokens]):
         sync_audio_video: bool | None = None,
     ) -> RoomToken:
         """Mint one room token (see ``SignalWireClient``'s ``video.room_tokens.create``)."""
-
-    @blocking(RoomTokens.mint)
-    def mint(self, request: RoomTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> RoomToken:
-        """Mint the token a prepared request describes."""
-
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> SyncBatchStream[RoomToken]:
-        """Mint many room tokens (:class:`RoomTokenRequest` s or dicts of their fields), as the async client's
-        ``create_many`` does; the input is pulled lazily, in the iterating thread."""
-
-        def start(source: Requests) -> BatchStream[RoomToken]:
-            return self._target.create_many(
-                source, concurrency=concurrency, max_rate=max_rate, progress=progress, ordered=ordered
-            )
-
-        return SyncBatchStream(self._portal, start, requests)
 
 
 async def _next_token(pages: AsyncIterator[ConferenceToken]) -> ConferenceToken | None:

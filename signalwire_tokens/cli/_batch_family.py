@@ -8,6 +8,7 @@ from __future__ import annotations
 import abc
 import argparse
 import json
+import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .._errors import InvalidRequestError
 from ..resources._channel_models import ChannelToken, ChannelTokenRequest
 from ..resources.video import RoomToken, RoomTokenRequest
 from ._credentials import UsageError
+from ._request_options import request_fields
 
 if TYPE_CHECKING:
     from .._client import SignalWireClient
@@ -177,16 +179,8 @@ class ChannelFamily(BatchFamily):
         return words
 
 
-_ROOM_FLAGS = frozenset(
-    {
-        "join_audio_muted",
-        "join_video_muted",
-        "auto_create_room",
-        "enable_room_previews",
-        "end_room_session_on_leave",
-        "sync_audio_video",
-    }
-)
+#: The room token request's flags (its bool fields), which a CSV cell writes as true or false.
+_ROOM_FLAGS = frozenset(name for name, hint in typing.get_type_hints(RoomTokenRequest).items() if hint == (bool | None))
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -195,26 +189,7 @@ class RoomFamily(BatchFamily):
 
     command = "room-token"
     noun = "room token"
-    fields = (
-        "room_name",
-        "user_name",
-        "permissions",
-        "join_from",
-        "join_until",
-        "remove_at",
-        "remove_after_seconds_elapsed",
-        "join_audio_muted",
-        "join_video_muted",
-        "auto_create_room",
-        "enable_room_previews",
-        "room_display_name",
-        "end_room_session_on_leave",
-        "join_as",
-        "media_allowed",
-        "room_meta",
-        "meta",
-        "sync_audio_video",
-    )
+    fields = request_fields(RoomTokenRequest)
 
     def csv_value(self, field: str, text: str) -> Any:
         if field == "permissions":

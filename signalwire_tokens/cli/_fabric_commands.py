@@ -14,14 +14,29 @@ from typing import Any
 
 from ..resources.fabric import SubscriberTokenRequest
 from ._credentials import UsageError, add_credential_options, make_client
-from ._fabric_family import SUBSCRIBER_BATCH_EPILOG, parse_moment
+from ._fabric_family import SUBSCRIBER_BATCH_EPILOG, SUBSCRIBER_COLUMNS, parse_moment
+from ._request_options import add_request_options, request_fields
 
 __all__ = ["SUBSCRIBER_TOKEN_VARIABLE", "add_fabric_commands", "fabric_command"]
 
 #: Where ``invite-token create`` reads the inviting subscriber's access token.
 SUBSCRIBER_TOKEN_VARIABLE = "SIGNALWIRE_SUBSCRIBER_TOKEN"
 _EXPIRY_HELP = "POSIX seconds or RFC 3339 with an offset, e.g. 2026-01-01T18:00:00Z (default: two hours from now)"
-_TEXT_FIELDS = ("first_name", "last_name", "display_name", "job_title", "time_zone", "country", "company_name")
+
+
+def _add_expiry(parser: argparse.ArgumentParser, dest: str) -> None:
+    """``--expire-at`` on every command that takes an expiry, ``--expires-at`` accepted as well (the invite's field
+    is the spec's ``expires_at``, the others' ``expire_at``): one spelling in the help, either one works."""
+    parser.add_argument("--expire-at", dest=dest, type=parse_moment, metavar="WHEN", help=_EXPIRY_HELP)
+    parser.add_argument("--expires-at", dest=dest, type=parse_moment, help=argparse.SUPPRESS)
+
+
+def _add_password_env(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-env",
+        metavar="VARIABLE",
+        help="the environment variable holding the password to set (a password option would show up in ps)",
+    )
 
 
 def _subscriber_commands(commands: Any, add_batch_parser: Callable[..., argparse.ArgumentParser], exits: str) -> None:
@@ -32,19 +47,11 @@ def _subscriber_commands(commands: Any, add_batch_parser: Callable[..., argparse
     one = actions.add_parser(
         "create", help="make or update a subscriber and mint its token (prints token and refresh token as JSON)"
     )
-    one.add_argument("--reference", required=True, help="the subscriber's identity, often an email address")
-    one.add_argument("--expire-at", type=parse_moment, help=_EXPIRY_HELP)
-    one.add_argument("--application-id", help="the application the token is for (a UUID)")
-    one.add_argument(
-        "--password-env",
-        metavar="VARIABLE",
-        help="the environment variable holding the password to set (a password option would show up in ps)",
+    add_request_options(
+        one,
+        SubscriberTokenRequest,
+        custom={"expire_at": lambda parser: _add_expiry(parser, "expire_at"), "password": _add_password_env},
     )
-    one.add_argument("--fingerprint", help="the Browser SDK's device fingerprint (43 characters)")
-    one.add_argument("--scope", choices=["sat:refresh"], help="let the holder refresh the token from the browser")
-    one.add_argument("--region", choices=["us-central"], help="the regional cluster the SDK connects to")
-    for name in _TEXT_FIELDS:
-        one.add_argument(f"--{name.replace('_', '-')}", help=f"set or update the subscriber's {name.replace('_', ' ')}")
     refresh = actions.add_parser(
         "refresh",
         help="exchange a refresh token, read from standard input, for a new token and refresh token (JSON)",
@@ -54,7 +61,7 @@ def _subscriber_commands(commands: Any, add_batch_parser: Callable[..., argparse
     batch = add_batch_parser(
         actions, "subscriber token", "JSON Lines or CSV of reference, first_name, ...; - = stdin", ""
     )
-    batch.epilog = SUBSCRIBER_BATCH_EPILOG.format(exit_codes=exits)
+    batch.epilog = SUBSCRIBER_BATCH_EPILOG.format(exit_codes=exits, columns=SUBSCRIBER_COLUMNS)
     batch.add_argument("--application-id", help="the application of rows without an application_id (a UUID)")
     for sub in (one, refresh, batch):
         add_credential_options(sub)
@@ -67,7 +74,7 @@ def _guest_and_invite_commands(commands: Any) -> None:
     create.add_argument(
         "--address", action="append", required=True, dest="addresses", help="an allowed address (a UUID); repeatable"
     )
-    create.add_argument("--expire-at", type=parse_moment, help=_EXPIRY_HELP)
+    _add_expiry(create, "expire_at")
     create.add_argument("--region", choices=["us-central"], help="the regional cluster the SDK connects to")
     create.add_argument("--ch", choices=["us-central"], help="the regional cluster endpoint (the SAT's ch claim)")
     invite = commands.add_parser("invite-token", help="mint Call Fabric subscriber invites")
@@ -79,7 +86,7 @@ def _guest_and_invite_commands(commands: Any) -> None:
         " Bearer, never the project's credentials; the project's options still name the space.",
     )
     make.add_argument("--address-id", required=True, help="the subscriber address to invite to (a UUID)")
-    make.add_argument("--expires-at", type=parse_moment, help=_EXPIRY_HELP)
+    _add_expiry(make, "expires_at")
     for sub in (create, make):
         add_credential_options(sub)
 
@@ -125,15 +132,10 @@ def _subscriber_token_json(token: Any) -> dict[str, Any]:
 async def fabric_command(args: argparse.Namespace) -> int:
     """Run a Call Fabric command that is not a batch, printing its result as one JSON line."""
     if args.command == "subscriber-token" and args.action == "create":
-        fields = {name: getattr(args, name) for name in (*_TEXT_FIELDS, "fingerprint", "scope", "region")}
-        fields = {name: value for name, value in fields.items() if value is not None}
-        request = SubscriberTokenRequest(
-            args.reference,
-            expire_at=args.expire_at,
-            application_id=args.application_id,
-            password=_password(args),
-            **fields,
-        )
+        # The password comes from the environment variable --password-env names, never an option.
+        names = (name for name in request_fields(SubscriberTokenRequest) if name != "password")
+        fields = {name: value for name in names if (value := getattr(args, name)) is not None}
+        request = SubscriberTokenRequest(**fields, password=_password(args))
         async with make_client(args) as client:
             result = _subscriber_token_json(await client.fabric.subscriber_tokens.mint(request))
     elif args.command == "subscriber-token":

@@ -11,23 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from .._batch import BatchStream
 from .._errors import InvalidRequestError
+from ..resources._secrets import secret_masks
 from ..resources.fabric import SubscriberToken, SubscriberTokenRequest
 from ._batch_family import BatchFamily, _whole
 from ._credentials import UsageError
+from ._request_options import columns_help, request_fields
 
 if TYPE_CHECKING:
     from .._client import SignalWireClient
 
-__all__ = ["SUBSCRIBER_BATCH_EPILOG", "SubscriberFamily", "parse_moment"]
+__all__ = ["SUBSCRIBER_BATCH_EPILOG", "SUBSCRIBER_COLUMNS", "SubscriberFamily", "parse_moment"]
 
 SUBSCRIBER_BATCH_EPILOG = """input rows (JSON Lines, or CSV with a header of the same columns):
   {{"reference": "alice@example.com", "first_name": "Alice", "application_id": "123e4567-..."}}
   reference,first_name,last_name,expire_at
   alice@example.com,Alice,Smith,2026-01-01T18:00:00Z
-  columns: every field of the API's subscriber token request (reference, expire_at, application_id, password,
-  fingerprint, scope, first_name, last_name, display_name, job_title, time_zone, country, region,
-  company_name). expire_at: POSIX seconds or RFC 3339 with an offset. An empty cell leaves the field out.
-  A password in the input sets or updates the subscriber's password; it is never written to the output.
+{columns}
 
 output lines (JSON Lines, one per row; "line" is the row's line in the input):
   {{"line": 7, "subscriber_id": "...", "token": "eyJ...", "refresh_token": "eyJ...",
@@ -35,6 +34,12 @@ output lines (JSON Lines, one per row; "line" is the row's line in the input):
   {{"line": 8, "reference": "bob@example.com", "error": {{"type": "UnprocessableEntityError", "message": "..."}}}}
 
 {exit_codes}"""
+SUBSCRIBER_COLUMNS = columns_help(
+    SubscriberTokenRequest,
+    "subscriber token request",
+    "expire_at: POSIX seconds or RFC 3339 with an offset. An empty cell leaves the field out. A password in the"
+    " input sets or updates the subscriber's password; it is never written to the output.",
+)
 
 
 def parse_moment(text: Any) -> Any:
@@ -58,23 +63,8 @@ class SubscriberFamily(BatchFamily):
 
     command = "subscriber-token"
     noun = "subscriber token"
-    secret_fields = ("password",)
-    fields = (
-        "reference",
-        "expire_at",
-        "application_id",
-        "password",
-        "fingerprint",
-        "scope",
-        "first_name",
-        "last_name",
-        "display_name",
-        "job_title",
-        "time_zone",
-        "country",
-        "region",
-        "company_name",
-    )
+    fields = request_fields(SubscriberTokenRequest)
+    secret_fields = tuple(secret_masks(SubscriberTokenRequest))
 
     def csv_value(self, field: str, text: str) -> Any:
         return text

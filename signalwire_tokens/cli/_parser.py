@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
 from ..resources._api_token_models import Permission
+from ..resources._channel_models import ChannelTokenRequest
 from ._batch_family import parse_channel
 from ._credentials import add_credential_options
 from ._fabric_commands import add_fabric_commands
+from ._request_options import add_request_options
 from ._video_commands import add_video_commands
 
 __all__ = ["build_parser"]
@@ -23,16 +26,6 @@ def _channel(text: str) -> tuple[str, dict[str, bool]]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
-
-
 def _rate_limit(text: str) -> tuple[int, float]:
     limit, _, period = text.partition("/")
     try:
@@ -41,34 +34,24 @@ def _rate_limit(text: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not LIMIT/SECONDS, e.g. 13800/10") from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
+def _number(kind: Callable[[str], float], accept: Callable[[float], bool], wanted: str) -> Callable[[str], Any]:
+    """An option's number, of ``kind`` (int or float), refused unless ``accept`` holds (NaN never does)."""
+
+    def number(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+        return value
+
+    return number
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
-    return value
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
-    return value
+_positive_int = _number(int, lambda value: value >= 1, "a whole number of at least 1")
+_positive = _number(float, lambda value: value > 0, "a number above 0")
+_share = _number(float, lambda value: 0 <= value <= 1, "a share between 0 and 1")
 
 
 CHANNEL_HELP = "NAME[:r|w|rw] (a bare name reads); repeatable"
@@ -158,14 +141,15 @@ def _api_token_commands(commands: Any, command: str, api_name: str) -> None:
         add_credential_options(sub)
 
 
+def _add_channels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
+
+
 def _channel_token_commands(commands: Any, command: str, noun: str) -> None:
     chat = commands.add_parser(command, help=f"mint {noun}s, one or a batch")
     actions = chat.add_subparsers(dest="action", required=True, metavar="ACTION")
     one = actions.add_parser("create", help=f"mint one {noun} (prints it as JSON)")
-    one.add_argument("--ttl", type=int, required=True, help="minutes, 1..43200")
-    one.add_argument("--channel", type=_channel, action="append", required=True, dest="channels", help=CHANNEL_HELP)
-    one.add_argument("--member-id", help="who the token is for (<= 250 characters; default: a random one)")
-    one.add_argument("--state", type=_json_object, help="a JSON object the token carries (<= 2,000 characters)")
+    add_request_options(one, ChannelTokenRequest, custom={"channels": _add_channels})
     batch = add_batch_parser(
         actions,
         noun,

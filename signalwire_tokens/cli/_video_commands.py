@@ -8,10 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from ..resources.video import ROOM_TOKEN_PERMISSIONS, ConferenceToken, RoomTokenRequest
 from ._credentials import add_credential_options, make_client
+from ._request_options import add_request_options, columns_help, request_fields
 
 __all__ = ["add_video_commands", "conference_token", "room_token_create"]
 
@@ -19,67 +18,32 @@ ROOM_BATCH_EPILOG = """input rows (JSON Lines, or CSV with a header of the same 
   {{"room_name": "standup", "user_name": "alice", "permissions": ["room.self.audio_mute"], "join_as": "member"}}
   room_name,user_name,permissions,join_until,meta
   standup,alice,room.self.audio_mute;room.self.video_mute,2026-01-01T18:00:00Z,"{{""team"": 7}}"
-  columns: every field of the API's room token request (room_name, user_name, permissions, join_from,
-  join_until, remove_at, remove_after_seconds_elapsed, join_audio_muted, join_video_muted, auto_create_room,
-  enable_room_previews, room_display_name, end_room_session_on_leave, join_as, media_allowed, room_meta, meta,
-  sync_audio_video). CSV permissions: separated by ';' (or a JSON list); flags: true or false; meta and
-  room_meta: JSON objects; times: RFC 3339 with an offset (2026-01-01T18:00:00Z). An empty cell leaves the
-  field out (then --room-name must give room_name).
+{columns}
 
 output lines (JSON Lines, one per row; "line" is the row's line in the input):
   {{"line": 7, "token": "eyJ...", "room_name": "standup", "user_name": "alice"}}
   {{"line": 8, "room_name": "standup", "user_name": "bob", "error": {{"type": "ServerError", "message": "..."}}}}
 
 {exit_codes}"""
-
-_FLAGS = (
-    ("join_audio_muted", "join with audio muted"),
-    ("join_video_muted", "join with video muted"),
-    ("auto_create_room", "create the room on join if it does not exist (the API's default: yes)"),
-    ("enable_room_previews", "record a preview of an auto-created room"),
-    ("end_room_session_on_leave", "end the room session when this member leaves"),
-    ("sync_audio_video", "jitter buffer audio-video sync"),
+_ROOM_COLUMNS = columns_help(
+    RoomTokenRequest,
+    "room token request",
+    "CSV permissions: separated by ';' (or a JSON list); flags: true or false; meta and room_meta: JSON objects;"
+    " times: RFC 3339 with an offset (2026-01-01T18:00:00Z). An empty cell leaves the field out (then --room-name"
+    " must give room_name).",
 )
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
 
 
 def _room_token_commands(commands: Any, add_batch_parser: Callable[..., argparse.ArgumentParser], exits: str) -> None:
     room = commands.add_parser("room-token", help="mint video room tokens, one or a batch")
     actions = room.add_subparsers(dest="action", required=True, metavar="ACTION")
     one = actions.add_parser("create", help="mint one room token (prints it as JSON)")
-    one.add_argument("--room-name", required=True, help="the room (A-Z, a-z, 0-9, _ and -; up to 100 characters)")
-    one.add_argument("--user-name", help="the user's display name (<= 100 characters; default: a random one)")
-    one.add_argument(
-        "--permission",
-        action="append",
-        dest="permissions",
-        choices=ROOM_TOKEN_PERMISSIONS,
-        metavar="PERMISSION",
-        help="repeatable: room.self.audio_mute, room.member.remove, room.set_layout, ... (the API's list)",
-    )
-    for option in ("join-from", "join-until", "remove-at"):
-        one.add_argument(f"--{option}", help="an RFC 3339 time with an offset, e.g. 2026-01-01T18:00:00Z")
-    one.add_argument("--remove-after-seconds-elapsed", type=int, help="seconds in the room, 1..200000")
-    one.add_argument("--room-display-name", help="the display name of an auto-created room (<= 200 characters)")
-    one.add_argument("--join-as", choices=["member", "audience"], help="the API's default: member")
-    one.add_argument("--media-allowed", choices=["all", "video-only", "audio-only"], help="the API's default: all")
-    one.add_argument("--meta", type=_json_object, help="the member's meta, a JSON object (<= 2,000 characters)")
-    one.add_argument("--room-meta", type=_json_object, help="the room's meta, a JSON object (<= 2,000 characters)")
-    for name, help_text in _FLAGS:
-        one.add_argument(f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, help=help_text)
+    permissions = {"choices": ROOM_TOKEN_PERMISSIONS, "metavar": "PERMISSION"}
+    add_request_options(one, RoomTokenRequest, given={"permissions": permissions})
     batch = add_batch_parser(
         actions, "room token", "JSON Lines or CSV of room_name, user_name, ...; - = stdin", ROOM_BATCH_EPILOG
     )
-    batch.epilog = ROOM_BATCH_EPILOG.format(exit_codes=exits)
+    batch.epilog = ROOM_BATCH_EPILOG.format(exit_codes=exits, columns=_ROOM_COLUMNS)
     batch.add_argument("--room-name", help="the room of rows without a room_name")
     for sub in (one, batch):
         add_credential_options(sub)
@@ -109,7 +73,7 @@ def add_video_commands(commands: Any, add_batch_parser: Callable[..., argparse.A
 
 
 async def room_token_create(args: argparse.Namespace) -> int:
-    names = (field.name for field in attrs.fields(RoomTokenRequest))
+    names = request_fields(RoomTokenRequest)
     request = RoomTokenRequest(**{name: getattr(args, name) for name in names if getattr(args, name) is not None})
     async with make_client(args) as client:
         token = await client.video.room_tokens.mint(request)

@@ -147,10 +147,21 @@ def _state(value: Any) -> Mapping[str, Any] | None:
 class ChannelTokenRequest:
     """One token to mint on channels, chat or PubSub alike; checked against every documented limit when made."""
 
-    ttl: int = attrs.field(converter=_ttl)
-    channels: Mapping[str, ChannelPermissions] = attrs.field(converter=_channels, hash=False)
-    member_id: str | None = attrs.field(default=None, converter=_member_id)
-    state: Mapping[str, Any] | None = attrs.field(default=None, converter=_state, hash=False)
+    ttl: int = attrs.field(converter=_ttl, metadata={"help": "minutes, 1..43200"})
+    channels: Mapping[str, ChannelPermissions] = attrs.field(
+        converter=_channels, hash=False, metadata={"help": "the channels, each read and/or written"}
+    )
+    member_id: str | None = attrs.field(
+        default=None,
+        converter=_member_id,
+        metadata={"help": "who the token is for (<= 250 characters; default: a random one)"},
+    )
+    state: Mapping[str, Any] | None = attrs.field(
+        default=None,
+        converter=_state,
+        hash=False,
+        metadata={"help": "a JSON object the token carries (<= 2,000 characters)"},
+    )
 
 
 @attrs.frozen

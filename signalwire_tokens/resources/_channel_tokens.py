@@ -3,15 +3,12 @@ batches (the platform REST API). The two families share one schema; only the pat
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._batch import BatchStream, Progress
-from .._errors import UnexpectedResponseError
-from .._http import NO_EXTENSIONS, Extensions, JsonBody, Response
+from .._http import Response
 from ._channel_models import (
     ChannelsInput,
     ChannelToken,
@@ -24,6 +21,7 @@ from ._channel_models import (
 )
 from ._chat_cache import ChatTokenCache
 from ._convert import unstructure_channel_request
+from ._minting import MintingFamily, minted_jwt
 
 if TYPE_CHECKING:
     from .._client import SignalWireClient
@@ -34,22 +32,7 @@ RequestT = TypeVar("RequestT", bound=ChannelTokenRequest)
 TokenT = TypeVar("TokenT", bound=ChannelToken)
 
 
-def _minted(response: Response) -> str:
-    """The token of the documented success body of both families, ``{"token": "<JWT>"}``. Read by hand: it is
-    read once per minted token, and the generic converter costs more than the whole check."""
-    try:
-        token = json.loads(response.body)["token"]
-    except (ValueError, TypeError, KeyError):
-        token = None
-    if not isinstance(token, str):
-        raise UnexpectedResponseError(
-            f"the API answered {response.status} to {response.request.operation} with a body that is not"
-            ' {"token": "<a string>"}'
-        )
-    return token
-
-
-class ChannelTokens(Generic[RequestT, TokenT]):
+class ChannelTokens(MintingFamily[ChannelTokenRequest, TokenT], Generic[RequestT, TokenT]):
     """One family of tokens on channels: ``POST`` to ``path``, with ``request_class`` in and ``token_class`` out."""
 
     def __init__(
@@ -60,9 +43,7 @@ class ChannelTokens(Generic[RequestT, TokenT]):
         request_class: type[RequestT],
         token_class: type[TokenT],
     ) -> None:
-        self._client = client
-        self._url = client.url(path)
-        self._operation = operation
+        super().__init__(client, path, operation)
         self._request_class = request_class
         self._token_class = token_class
 
@@ -76,43 +57,12 @@ class ChannelTokens(Generic[RequestT, TokenT]):
         """Mint one token valid for ``ttl`` minutes on ``channels``."""
         return await self.mint(self._request_class(ttl, channels, member_id, state))
 
-    async def mint(self, request: ChannelTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> TokenT:
-        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain, such as a
-        batch's flow control)."""
-        # Taken before sending, so expires_at is never later than the expiry the API sets.
-        sent_at = datetime.now(timezone.utc)
-        body = JsonBody(unstructure_channel_request(request))
-        response = await self._client.send("POST", self._url, self._operation, body=body, extensions=extensions)
-        return self._token_class(_minted(response), request.member_id, sent_at + timedelta(minutes=request.ttl))
+    def _body(self, request: ChannelTokenRequest) -> dict[str, Any]:
+        return unstructure_channel_request(request)
 
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> BatchStream[TokenT]:
-        """Mint many tokens, at most ``concurrency`` at once, yielding a :class:`BatchItem` as each completes.
-
-        The input (requests, or dicts of their fields) is pulled lazily; a failed item carries its error instead of
-        raising; stopping early cancels whatever is in flight. ``max_rate`` caps the requests started per second
-        (retries included). A 429 is a wait, not a failure: the row is retried after its ``Retry-After`` without
-        spending ``max_attempts`` or the retry budget (while the policy's deadline allows), the whole batch starts
-        nothing meanwhile, and its concurrency halves, growing back by one per round of successes.
-        ``progress`` is called with a :class:`BatchProgress` after each item; ``ordered=True`` yields in input
-        order (an item finished early waits, at most ``concurrency`` of them).
-        """
-        return BatchStream(
-            self.mint,
-            requests,
-            as_request=self._as_request,
-            concurrency=concurrency,
-            max_rate=max_rate,
-            progress=progress,
-            ordered=ordered,
-        )
+    def _reader(self, request: ChannelTokenRequest, sent_at: datetime) -> Callable[[Response], TokenT]:
+        expires_at = sent_at + timedelta(minutes=request.ttl)
+        return lambda response: self._token_class(minted_jwt(response), request.member_id, expires_at)
 
     def _as_request(self, item: Any) -> ChannelTokenRequest:
         return as_request(item, self._request_class)

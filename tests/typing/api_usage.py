@@ -66,7 +66,7 @@ def log_failure(index: int, request: ChatTokenRequest, error: SignalWireError) -
 
 
 async def readme_batch(client: SignalWireClient) -> None:
-    """The README's batch example, as written (tests/test_models.py holds its code to the README's)."""
+    """The batch example of docs/batches.md, as written (tests/test_models.py holds its code to the page's)."""
     from signalwire_tokens import ChatTokenRequest
 
     requests = (
@@ -88,7 +88,7 @@ def mypy_narrows_a_bare_ok(item: BatchItem) -> str:
 
 
 async def cached(client: SignalWireClient) -> str:
-    """The README's cache example, typed: one cache per client, a member per user."""
+    """The cache example of docs/caches.md, typed: one cache per client, a member per user."""
     cache: ChatTokenCache[ChatToken] = client.chat_tokens.cache(max_entries=1_000, refresh_margin=90.0)
     chat: ChatToken = await cache.get(ttl=60, channels={"room-1": {"read": True}}, member_id="alice", state=None)
     dropped: int = cache.invalidate(member_id="alice")
@@ -194,7 +194,7 @@ async def video() -> None:
 
 
 async def rate_limits(fake: FakeSignalWire) -> None:
-    """The README's rate-limit recipes."""
+    """The rate-limit recipes of docs/rate-limits.md."""
     from signalwire_tokens import LocalRateLimit, RateLimiter, RateLimiterError, RedisRateLimit
 
     one_process: RateLimiter = LocalRateLimit(13_800, period=10.1)
@@ -210,7 +210,7 @@ async def rate_limits(fake: FakeSignalWire) -> None:
 
 
 async def telemetry(fake: FakeSignalWire) -> None:
-    """The README's tracing recipe: the global providers, or providers of the application's own."""
+    """The tracing recipe of docs/telemetry.md: the global providers, or providers of the application's own."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -241,7 +241,7 @@ async def telemetry(fake: FakeSignalWire) -> None:
 
 
 def readme_sync_client() -> None:
-    """The README's sync client example, as written (tests/test_sync_client.py holds its code to the README's)."""
+    """The example of docs/sync-client.md, as written (tests/test_sync_client.py holds its code to the page's)."""
     from signalwire_tokens import ChatTokenRequest, SyncSignalWireClient
 
     with SyncSignalWireClient.from_env() as client:
@@ -336,3 +336,24 @@ def sync_client_types() -> None:
         budget: TokenBucket | None = client.retry_budget
         closed: bool = client.closed
         assert api.id and pubsub.token and (budget is None or budget.available >= 0) and not closed
+
+
+def batch_items_of_every_family(room: BatchItem[RoomToken], subscriber: BatchItem[SubscriberToken]) -> list[str]:
+    """``BatchItem`` is generic in its token (a bare one is a chat token's): a room or subscriber batch's items are
+    annotated as such, and narrow to their own token."""
+    tokens: list[str] = []
+    if room.ok is True:
+        room_token: RoomToken = room.token
+        tokens.append(room_token.room_name)
+    if subscriber.ok is True:
+        subscriber_token: SubscriberToken = subscriber.token
+        tokens.append(subscriber_token.refresh_token)
+    chat: BatchItem = BatchSuccess(0, None, ChatToken("t", None, datetime.now(timezone.utc)))
+    chat_too: BatchItem[ChatToken] = chat
+    if chat_too.ok is True:
+        tokens.append(chat_too.token.member_id or "")
+    return tokens
+
+
+async def a_room_batch(client: SignalWireClient) -> list[BatchItem[RoomToken]]:
+    return [item async for item in client.video.room_tokens.create_many([{"room_name": "standup"}])]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ import attrs
 from ..._errors import InvalidRequestError
 from ..._validate import check_str, check_uuid, hide, mask
 from .._batch_items import request_from_item
+from .._field_checks import one_of
 
 __all__ = [
     "DEFAULT_LIFE",
@@ -90,15 +90,6 @@ def _text(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         check_str(attribute.name, value)
 
 
-def _choice(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and value not in choices:
-            name = attribute.name
-            raise InvalidRequestError(f"{name} must be one of {', '.join(choices)}, got {value!r}", field=name)
-
-    return check
-
-
 def _reference(value: Any) -> str:
     reference = check_str("reference", value, min_length=1)
     if reference.isspace():
@@ -140,20 +131,44 @@ class SubscriberTokenRequest:
     datetime or POSIX seconds, held as the integer unixtime that is sent. ``password`` is a secret: the repr shows
     nothing of it (``""`` keeps the subscriber's password, as the spec says)."""
 
-    reference: str = attrs.field(converter=_reference)
-    expire_at: int | None = attrs.field(default=None, converter=_expire_at)
-    application_id: str | None = attrs.field(default=None, converter=_application_id)
-    password: str | None = attrs.field(default=None, converter=_password, repr=hide)
-    fingerprint: str | None = attrs.field(default=None, converter=_fingerprint)
-    scope: SubscriberScope | None = attrs.field(default=None, validator=_choice(_SCOPES))
-    first_name: str | None = attrs.field(default=None, validator=_text)
-    last_name: str | None = attrs.field(default=None, validator=_text)
-    display_name: str | None = attrs.field(default=None, validator=_text)
-    job_title: str | None = attrs.field(default=None, validator=_text)
-    time_zone: str | None = attrs.field(default=None, validator=_text)
-    country: str | None = attrs.field(default=None, validator=_text)
-    region: Region | None = attrs.field(default=None, validator=_choice(_REGIONS))
-    company_name: str | None = attrs.field(default=None, validator=_text)
+    reference: str = attrs.field(
+        converter=_reference, metadata={"help": "the subscriber's identity, often an email address"}
+    )
+    expire_at: int | None = attrs.field(
+        default=None,
+        converter=_expire_at,
+        metadata={"help": "when the token expires (default: two hours after sending)"},
+    )
+    application_id: str | None = attrs.field(
+        default=None, converter=_application_id, metadata={"help": "the application the token is for (a UUID)"}
+    )
+    password: str | None = attrs.field(
+        default=None, converter=_password, repr=hide, metadata={"help": "the password to set or update"}
+    )
+    fingerprint: str | None = attrs.field(
+        default=None, converter=_fingerprint, metadata={"help": "the Browser SDK's device fingerprint (43 characters)"}
+    )
+    scope: SubscriberScope | None = attrs.field(
+        default=None,
+        validator=one_of(_SCOPES),
+        metadata={"help": "sat:refresh lets the holder refresh the token from the browser"},
+    )
+    first_name: str | None = attrs.field(
+        default=None, validator=_text, metadata={"help": "the subscriber's first name"}
+    )
+    last_name: str | None = attrs.field(default=None, validator=_text, metadata={"help": "the subscriber's last name"})
+    display_name: str | None = attrs.field(
+        default=None, validator=_text, metadata={"help": "the subscriber's display name"}
+    )
+    job_title: str | None = attrs.field(default=None, validator=_text, metadata={"help": "the subscriber's job title"})
+    time_zone: str | None = attrs.field(default=None, validator=_text, metadata={"help": "the subscriber's time zone"})
+    country: str | None = attrs.field(default=None, validator=_text, metadata={"help": "the subscriber's country"})
+    region: Region | None = attrs.field(
+        default=None, validator=one_of(_REGIONS), metadata={"help": "the regional cluster the SDK connects to"}
+    )
+    company_name: str | None = attrs.field(
+        default=None, validator=_text, metadata={"help": "the subscriber's company name"}
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The request body: the fields that are set, ``expire_at`` as the integer unixtime."""

@@ -5,16 +5,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..._batch import BatchStream, Progress
 from ..._errors import SignalWireError
-from ..._http import NO_EXTENSIONS, Extensions, JsonBody
+from ..._http import JsonBody, Response
 from ..._validate import check_str
+from .._minting import MintingFamily
 from ._models import (
     DEFAULT_LIFE,
     SCOPE_ONLY_LIFE,
@@ -40,13 +40,18 @@ _MAY_BE_USED = (
 )
 
 
-class SubscriberTokens:
+class SubscriberTokens(MintingFamily[SubscriberTokenRequest, SubscriberToken]):
     """Subscriber access tokens: :meth:`create` (making or updating the subscriber), :meth:`refresh`,
-    :meth:`create_many` and :meth:`cache`. Authenticated with the project's credentials."""
+    :meth:`create_many` and :meth:`cache`. Authenticated with the project's credentials.
+
+    A create is retried like a chat token, although it writes: the spec says create "sets or updates" the subscriber
+    that ``reference`` names (it is the subscriber's identity, so a second attempt finds the same subscriber, never a
+    second one), and every field it writes is set to the value asked, so an attempt repeated after an unknown
+    outcome leaves the subscriber as one attempt would. What it mints is a token nobody saw, which changes nothing
+    for the caller (as with chat tokens). So it is idempotent."""
 
     def __init__(self, client: SignalWireClient) -> None:
-        self._client = client
-        self._url = client.url("/api/fabric/subscribers/tokens")
+        super().__init__(client, "/api/fabric/subscribers/tokens", CREATE)
         self._refresh_url = client.url("/api/fabric/subscribers/tokens/refresh")
 
     async def create(
@@ -88,23 +93,23 @@ class SubscriberTokens:
         )
         return await self.mint(request)
 
-    async def mint(self, request: SubscriberTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> SubscriberToken:
-        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain, such as a
-        batch's flow control)."""
-        # Retried like a chat token, although it writes: the spec says create "sets or updates" the subscriber that
-        # ``reference`` names (it is the subscriber's identity, so a second attempt finds the same subscriber, never
-        # a second one), and every field it writes is set to the value asked, so an attempt repeated after an
-        # unknown outcome leaves the subscriber as one attempt would. What it mints is a token nobody saw, which
-        # changes nothing for the caller (as with chat tokens). So it is idempotent.
-        sent_at = datetime.now(timezone.utc)
+    def _body(self, request: SubscriberTokenRequest) -> dict[str, Any]:
+        return request.to_json()
+
+    def _reader(self, request: SubscriberTokenRequest, sent_at: datetime) -> Callable[[Response], SubscriberToken]:
         expires_at = expiry(request.expire_at, sent_at)
         if request.scope == "sat:refresh" and request.fingerprint is None:
             # "If sat:refresh is set without fingerprint, the token's lifetime is limited to 60 seconds."
             expires_at = min(expires_at, sent_at + SCOPE_ONLY_LIFE)
-        body = JsonBody(request.to_json())
-        response = await self._client.send("POST", self._url, CREATE, body=body, extensions=extensions)
-        subscriber_id, token, refresh_token = read_strings(response, "subscriber_id", "token", "refresh_token")
-        return SubscriberToken(subscriber_id, token, refresh_token, expires_at)
+
+        def read(response: Response) -> SubscriberToken:
+            subscriber_id, token, refresh_token = read_strings(response, "subscriber_id", "token", "refresh_token")
+            return SubscriberToken(subscriber_id, token, refresh_token, expires_at)
+
+        return read
+
+    def _as_request(self, item: Any) -> SubscriberTokenRequest:
+        return as_subscriber_request(item)
 
     async def refresh(self, refresh_token: str | SubscriberToken) -> SubscriberToken:
         """Exchange a refresh token (or the :class:`SubscriberToken` holding it, whose ``subscriber_id`` the new
@@ -126,29 +131,6 @@ class SubscriberTokens:
         token, new_refresh_token = read_strings(response, "token", "refresh_token")
         subscriber_id = None if held is None else held.subscriber_id
         return SubscriberToken(subscriber_id, token, new_refresh_token, sent_at + DEFAULT_LIFE)
-
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> BatchStream[SubscriberToken]:
-        """Mint tokens for many subscribers (:class:`SubscriberTokenRequest` s or dicts of their fields) with the
-        batch engine of every family: at most ``concurrency`` at once, the input pulled lazily, a failed item
-        carrying its error, 429s waited out (bounded), ``max_rate``, ``progress`` and ``ordered`` as for chat
-        tokens."""
-        return BatchStream(
-            self.mint,
-            requests,
-            as_request=as_subscriber_request,
-            concurrency=concurrency,
-            max_rate=max_rate,
-            progress=progress,
-            ordered=ordered,
-        )
 
     def cache(
         self, *, max_entries: int = 10_000, refresh_margin: float | None = None, clock: Callable[[], float] = time.time

@@ -13,8 +13,10 @@ import attrs
 from ..._errors import InvalidRequestError
 from ..._validate import check_str, mask
 from .._batch_items import request_from_item
+from .._field_checks import one_of
 from .._json_object import MAX_JSON_OBJECT_CHARS, json_object
 from ._moments import check_moment
+from ._room_permissions import ROOM_TOKEN_PERMISSIONS
 
 __all__ = [
     "MAX_REMOVE_AFTER_SECONDS",
@@ -35,53 +37,6 @@ MAX_USER_NAME = 100
 MAX_ROOM_DISPLAY_NAME = 200
 MAX_REMOVE_AFTER_SECONDS = 200_000
 ROOM_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-#: ``Video.RoomTokenPermission``, the spec's enum, in its order.
-ROOM_TOKEN_PERMISSIONS = (
-    "room.member.audio_mute",
-    "room.member.audio_unmute",
-    "room.member.video_mute",
-    "room.member.video_unmute",
-    "room.member.deaf",
-    "room.member.undeaf",
-    "room.member.set_input_volume",
-    "room.member.set_output_volume",
-    "room.member.set_input_sensitivity",
-    "room.member.set_position",
-    "room.member.set_meta",
-    "room.member.raisehand",
-    "room.member.lowerhand",
-    "room.member.remove",
-    "room.member.promote",
-    "room.member.demote",
-    "room.hide_video_muted",
-    "room.list_available_layouts",
-    "room.lock",
-    "room.playback",
-    "room.playback_seek",
-    "room.prioritize_handraise",
-    "room.recording",
-    "room.set_layout",
-    "room.set_position",
-    "room.set_meta",
-    "room.show_video_muted",
-    "room.stream",
-    "room.unlock",
-    "room.self.audio_mute",
-    "room.self.audio_unmute",
-    "room.self.video_mute",
-    "room.self.video_unmute",
-    "room.self.deaf",
-    "room.self.undeaf",
-    "room.self.set_input_volume",
-    "room.self.set_output_volume",
-    "room.self.set_input_sensitivity",
-    "room.self.set_position",
-    "room.self.set_meta",
-    "room.self.raisehand",
-    "room.self.lowerhand",
-    "room.self.screenshare",
-    "room.self.additional_source",
-)
 _PERMISSIONS = frozenset(ROOM_TOKEN_PERMISSIONS)
 #: ``Video.JoinAsType`` and ``Video.MediaAllowedType``.
 JoinAs = Literal["member", "audience"]
@@ -154,15 +109,6 @@ def _flag(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise InvalidRequestError(f"{attribute.name} must be True or False, got {value!r}", field=attribute.name)
 
 
-def _choice(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and value not in choices:
-            name = attribute.name
-            raise InvalidRequestError(f"{name} must be one of {', '.join(choices)}, got {value!r}", field=name)
-
-    return check
-
-
 def _room_meta(value: Any) -> Mapping[str, Any] | None:
     return json_object("room_meta", value, MAX_JSON_OBJECT_CHARS)
 
@@ -200,25 +146,81 @@ class RoomTokenRequest:
     or ``remove_at`` already past when the request is made (a batch's rows as each is made), a ``join_from`` after
     the ``join_until`` or the ``remove_at``."""
 
-    room_name: str = attrs.field(converter=_room_name)
-    user_name: str | None = attrs.field(default=None, validator=_text(MAX_USER_NAME))
-    permissions: tuple[str, ...] | None = attrs.field(default=None, converter=_permissions)
+    room_name: str = attrs.field(
+        converter=_room_name, metadata={"help": "the room (A-Z, a-z, 0-9, _ and -; up to 100 characters)"}
+    )
+    user_name: str | None = attrs.field(
+        default=None,
+        validator=_text(MAX_USER_NAME),
+        metadata={"help": "the user's display name (<= 100 characters; default: a random one)"},
+    )
+    permissions: tuple[str, ...] | None = attrs.field(
+        default=None,
+        converter=_permissions,
+        metadata={"help": "what the member may do (the API's list): room.self.audio_mute, room.member.remove, ..."},
+    )
     #: Aware datetimes, dates (midnight UTC) or RFC 3339 strings with an offset, held and sent in UTC.
-    join_from: datetime | None = attrs.field(default=None, converter=_join_from)
-    join_until: datetime | None = attrs.field(default=None, converter=_join_until)
-    remove_at: datetime | None = attrs.field(default=None, converter=_remove_at)
-    remove_after_seconds_elapsed: int | None = attrs.field(default=None, converter=_remove_after)
-    join_audio_muted: bool | None = attrs.field(default=None, validator=_flag)
-    join_video_muted: bool | None = attrs.field(default=None, validator=_flag)
-    auto_create_room: bool | None = attrs.field(default=None, validator=_flag)
-    enable_room_previews: bool | None = attrs.field(default=None, validator=_flag)
-    room_display_name: str | None = attrs.field(default=None, validator=_text(MAX_ROOM_DISPLAY_NAME))
-    end_room_session_on_leave: bool | None = attrs.field(default=None, validator=_flag)
-    join_as: JoinAs | None = attrs.field(default=None, validator=_choice(_JOIN_AS))
-    media_allowed: MediaAllowed | None = attrs.field(default=None, validator=_choice(_MEDIA_ALLOWED))
-    room_meta: Mapping[str, Any] | None = attrs.field(default=None, converter=_room_meta, hash=False)
-    meta: Mapping[str, Any] | None = attrs.field(default=None, converter=_member_meta, hash=False)
-    sync_audio_video: bool | None = attrs.field(default=None, validator=_flag)
+    join_from: datetime | None = attrs.field(
+        default=None, converter=_join_from, metadata={"help": "when the member may join from"}
+    )
+    join_until: datetime | None = attrs.field(
+        default=None, converter=_join_until, metadata={"help": "when the member may join until"}
+    )
+    remove_at: datetime | None = attrs.field(
+        default=None, converter=_remove_at, metadata={"help": "when the member is removed from the room"}
+    )
+    remove_after_seconds_elapsed: int | None = attrs.field(
+        default=None,
+        converter=_remove_after,
+        metadata={"help": "seconds in the room before the member is removed, 1..200000"},
+    )
+    join_audio_muted: bool | None = attrs.field(
+        default=None, validator=_flag, metadata={"help": "join with audio muted"}
+    )
+    join_video_muted: bool | None = attrs.field(
+        default=None, validator=_flag, metadata={"help": "join with video muted"}
+    )
+    auto_create_room: bool | None = attrs.field(
+        default=None,
+        validator=_flag,
+        metadata={"help": "create the room on join if it does not exist (the API's default: yes)"},
+    )
+    enable_room_previews: bool | None = attrs.field(
+        default=None, validator=_flag, metadata={"help": "record a preview of an auto-created room"}
+    )
+    room_display_name: str | None = attrs.field(
+        default=None,
+        validator=_text(MAX_ROOM_DISPLAY_NAME),
+        metadata={"help": "the display name of an auto-created room (<= 200 characters)"},
+    )
+    end_room_session_on_leave: bool | None = attrs.field(
+        default=None, validator=_flag, metadata={"help": "end the room session when this member leaves"}
+    )
+    join_as: JoinAs | None = attrs.field(
+        default=None,
+        validator=one_of(_JOIN_AS),
+        metadata={"help": "join as a member or as audience (the API's default: member)"},
+    )
+    media_allowed: MediaAllowed | None = attrs.field(
+        default=None,
+        validator=one_of(_MEDIA_ALLOWED),
+        metadata={"help": "the media the member may send and receive (the API's default: all)"},
+    )
+    room_meta: Mapping[str, Any] | None = attrs.field(
+        default=None,
+        converter=_room_meta,
+        hash=False,
+        metadata={"help": "the room's meta, a JSON object (<= 2,000 characters)"},
+    )
+    meta: Mapping[str, Any] | None = attrs.field(
+        default=None,
+        converter=_member_meta,
+        hash=False,
+        metadata={"help": "the member's meta, a JSON object (<= 2,000 characters)"},
+    )
+    sync_audio_video: bool | None = attrs.field(
+        default=None, validator=_flag, metadata={"help": "jitter buffer audio-video sync"}
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_window(self.join_from, self.join_until, self.remove_at)

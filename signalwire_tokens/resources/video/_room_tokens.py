@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..._batch import BatchStream, Progress
-from ..._errors import UnexpectedResponseError
-from ..._http import NO_EXTENSIONS, Extensions, JsonBody, Response
+from ..._http import Response
+from .._minting import MintingFamily, minted_jwt
 from ._room_models import JoinAs, MediaAllowed, RoomToken, RoomTokenRequest, as_room_request
 
 if TYPE_CHECKING:
@@ -18,28 +16,13 @@ if TYPE_CHECKING:
 
 __all__ = ["RoomTokens"]
 
-OPERATION = "video.room_tokens.create"
 
-
-def _minted(response: Response) -> str:
-    """The token of the documented success body, ``Video.RoomTokenResponse``: ``{"token": "<JWT>"}``."""
-    try:
-        token = json.loads(response.body)["token"]
-    except (ValueError, TypeError, KeyError):
-        token = None
-    if not isinstance(token, str):
-        raise UnexpectedResponseError(
-            f'the API answered {response.status} to {OPERATION} with a body that is not {{"token": "<a string>"}}'
-        )
-    return token
-
-
-class RoomTokens:
-    """``POST /api/video/room_tokens``: a token that lets a client join a video room."""
+class RoomTokens(MintingFamily[RoomTokenRequest, RoomToken]):
+    """``POST /api/video/room_tokens``: a token that lets a client join a video room. Like a chat token, a room token
+    is retried: minting one changes nothing on the API's side that a second mint would repeat."""
 
     def __init__(self, client: SignalWireClient) -> None:
-        self._client = client
-        self._url = client.url("/api/video/room_tokens")
+        super().__init__(client, "/api/video/room_tokens", "video.room_tokens.create")
 
     async def create(
         self,
@@ -88,32 +71,11 @@ class RoomTokens:
         )
         return await self.mint(request)
 
-    async def mint(self, request: RoomTokenRequest, extensions: Extensions = NO_EXTENSIONS) -> RoomToken:
-        """Mint the token a prepared request describes (``extensions``: per-call facts for the chain, such as a
-        batch's flow control). Like a chat token, a room token is retried: minting one changes nothing on the
-        API's side that a second mint would repeat."""
-        body = JsonBody(request.to_json())
-        response = await self._client.send("POST", self._url, OPERATION, body=body, extensions=extensions)
-        return RoomToken(_minted(response), request.room_name, request.user_name)
+    def _body(self, request: RoomTokenRequest) -> dict[str, Any]:
+        return request.to_json()
 
-    def create_many(
-        self,
-        requests: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int = 32,
-        max_rate: float | None = None,
-        progress: Progress | None = None,
-        ordered: bool = False,
-    ) -> BatchStream[RoomToken]:
-        """Mint many room tokens (:class:`RoomTokenRequest` s or dicts of their fields) with the batch engine of
-        every family: at most ``concurrency`` at once, the input pulled lazily, a failed item carrying its error,
-        429s waited out (bounded), ``max_rate``, ``progress`` and ``ordered`` as for chat tokens."""
-        return BatchStream(
-            self.mint,
-            requests,
-            as_request=as_room_request,
-            concurrency=concurrency,
-            max_rate=max_rate,
-            progress=progress,
-            ordered=ordered,
-        )
+    def _reader(self, request: RoomTokenRequest, sent_at: datetime) -> Callable[[Response], RoomToken]:
+        return lambda response: RoomToken(minted_jwt(response), request.room_name, request.user_name)
+
+    def _as_request(self, item: Any) -> RoomTokenRequest:
+        return as_room_request(item)

@@ -1,0 +1,53 @@
+"""The permissions a room token may grant: ``Video.RoomTokenPermission``, the spec's enum."""
+
+from __future__ import annotations
+
+__all__ = ["ROOM_TOKEN_PERMISSIONS"]
+
+#: ``Video.RoomTokenPermission``, the spec's enum, in its order.
+ROOM_TOKEN_PERMISSIONS = (
+    "room.member.audio_mute",
+    "room.member.audio_unmute",
+    "room.member.video_mute",
+    "room.member.video_unmute",
+    "room.member.deaf",
+    "room.member.undeaf",
+    "room.member.set_input_volume",
+    "room.member.set_output_volume",
+    "room.member.set_input_sensitivity",
+    "room.member.set_position",
+    "room.member.set_meta",
+    "room.member.raisehand",
+    "room.member.lowerhand",
+    "room.member.remove",
+    "room.member.promote",
+    "room.member.demote",
+    "room.hide_video_muted",
+    "room.list_available_layouts",
+    "room.lock",
+    "room.playback",
+    "room.playback_seek",
+    "room.prioritize_handraise",
+    "room.recording",
+    "room.set_layout",
+    "room.set_position",
+    "room.set_meta",
+    "room.show_video_muted",
+    "room.stream",
+    "room.unlock",
+    "room.self.audio_mute",
+    "room.self.audio_unmute",
+    "room.self.video_mute",
+    "room.self.video_unmute",
+    "room.self.deaf",
+    "room.self.undeaf",
+    "room.self.set_input_volume",
+    "room.self.set_output_volume",
+    "room.self.set_input_sensitivity",
+    "room.self.set_position",
+    "room.self.set_meta",
+    "room.self.raisehand",
+    "room.self.lowerhand",
+    "room.self.screenshare",
+    "room.self.additional_source",
+)
