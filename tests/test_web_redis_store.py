@@ -257,3 +257,9 @@ async def test_more_requests_at_once_than_the_pool_holds_wait_for_a_connection(
     connections = ask(redis_server, lambda redis: len(redis.client_list()))  # this one's included
     assert connections <= options.get("max_connections", 100) + 1
     await store.aclose()
+
+
+async def test_a_store_never_used_on_this_loop_has_nothing_to_close() -> None:
+    store = RedisTokenStore("redis://127.0.0.1:1/0", keys=[K1])  # nothing listens there: nothing is opened
+    await store.aclose()
+    await store.aclose()
