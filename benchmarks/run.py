@@ -26,9 +26,9 @@ PY = sys.executable
 
 
 @contextlib.contextmanager
-def server(latency: float) -> Iterator[str]:
+def server(latency: float, body: str = "chat") -> Iterator[str]:
     process = subprocess.Popen(
-        [PY, str(HERE / "server.py"), "--latency", str(latency)], stdout=subprocess.PIPE, text=True
+        [PY, str(HERE / "server.py"), "--latency", str(latency), "--body", body], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import importlib.util
 import threading
+import time
 from collections.abc import AsyncIterable, Iterable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from signalwire_tokens import (
@@ -31,6 +35,30 @@ from .conftest import make_response
 
 READ = {"read": True}
 TokenT = TypeVar("TokenT")
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+class RunAhead:
+    """``time.time()`` moved ahead by ``skip`` seconds: a clock for the browser endpoints, so a test reaches the
+    moment the SDK refreshes (shortly before the SAT expires) without waiting for it."""
+
+    def __init__(self) -> None:
+        self.skip = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.skip
+
+    def until_shortly_before(self, expires_at_ms: int) -> None:
+        self.skip = expires_at_ms / 1000 - time.time() - 60
+
+
+def load_recipe(name: str) -> ModuleType:
+    """A recipe under examples/, imported as a server imports it (its module-level code run once)."""
+    spec = importlib.util.spec_from_file_location(Path(name).stem, EXAMPLES / name)
+    assert spec is not None and spec.loader is not None
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    return recipe
 
 
 def chat_batch(mint: Mint[TokenT], requests: Iterable[Any] | AsyncIterable[Any], **options: Any) -> BatchStream[TokenT]:

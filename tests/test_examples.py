@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
+import os
 import re
+import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, CookieJar
 
-from .support import ThreadedFake
+from signalwire_tokens.testing import FakeSignalWire
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+from .support import EXAMPLES, ThreadedFake, load_recipe
+
+# What both browser endpoint recipes print: each framework's mount, the same answers.
+BROWSER_TOUR = (
+    "signed in as alice@example.com; POST /signalwire/fabric/token -> 200, a SAT for the next 1 to 2 hours\n"
+    "POST /signalwire/fabric/refresh -> 200, a new SAT: True\n"
+    "from another origin -> 403; SignalWire saw ['fabric.subscriber_tokens.create', 'fabric.subscriber_tokens.refresh']"
+)
 EXPECTED = {
     "aiohttp_app.py": "GET /chat-token/session-42 -> 200, token for member 'session-42'",
     "fastapi_app.py": "GET /chat-token/bob -> 200, token for member 'bob'",
@@ -27,6 +36,8 @@ EXPECTED = {
     "otel_console.py": "minted 2 chat tokens (the first after a 503)",
     "fabric_signin.py": "5 page views by 2 subscribers -> 2 SATs minted\n"
     "POST /embed -> 200, sent with no credentials: True",
+    "browser_sdk_aiohttp.py": BROWSER_TOUR,
+    "browser_sdk_fastapi.py": BROWSER_TOUR,
     "video_meeting.py": "4 invitees -> 4 room tokens for 'weekly-sync' (join 08:55..10:00 UTC)\n"
     "2 conference tokens rotated (2 resets)",
 }
@@ -37,7 +48,7 @@ def test_every_example_is_covered() -> None:
 
 
 def run(name: str) -> str:
-    if name.startswith("fastapi_"):
+    if name.startswith(("fastapi_", "browser_sdk_fastapi")):
         pytest.importorskip("fastapi")
         pytest.importorskip("httpx")
     if name.startswith("otel_"):
@@ -75,10 +86,7 @@ def test_the_flask_recipe_serves_every_request_through_its_one_client(monkeypatc
     monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", space.fake.project_id)
     monkeypatch.setenv("SIGNALWIRE_API_TOKEN", space.fake.api_token)
     monkeypatch.setenv("SIGNALWIRE_BASE_URL", space.fake.url)
-    spec = importlib.util.spec_from_file_location("flask_app", EXAMPLES / "flask_app.py")
-    assert spec is not None and spec.loader is not None
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe("flask_app.py")
     answers: dict[str, Any] = {}
 
     def page_view(member: str) -> None:
@@ -102,3 +110,28 @@ def test_the_flask_recipe_serves_every_request_through_its_one_client(monkeypatc
     }
     assert len(loops) == 1, "one module-level client for every request and thread"
     assert failed.status_code == 502 and space.fake.api_token not in failed.get_data(as_text=True)
+
+
+async def test_the_aiohttp_browser_recipe_serves_for_the_space_its_environment_names(fake: FakeSignalWire) -> None:
+    """``serve``, as a user starts it: ``SignalWireClient.from_env()`` reads the SIGNALWIRE_* variables that
+    ``signalwire-tokens fake-space serve`` prints (here naming ``fake``)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SIGNALWIRE_")}
+    env |= {"SIGNALWIRE_PROJECT_ID": fake.project_id, "SIGNALWIRE_API_TOKEN": fake.api_token}
+    env |= {"SIGNALWIRE_BASE_URL": fake.url, "PYTHONUNBUFFERED": "1"}
+    recipe = [sys.executable, "-W", "error", str(EXAMPLES / "browser_sdk_aiohttp.py"), "serve", str(port)]
+    server = await asyncio.create_subprocess_exec(*recipe, env=env, stdout=subprocess.PIPE)
+    assert server.stdout is not None
+    try:
+        assert f"Running on http://127.0.0.1:{port}" in (await server.stdout.readline()).decode()
+        base = f"http://127.0.0.1:{port}"
+        async with ClientSession(base, cookie_jar=CookieJar(unsafe=True), headers={"Origin": base}) as browser:
+            await browser.post("/sign-in", data={"email": "alice@example.com", "password": "correct horse"})
+            async with browser.post("/signalwire/fabric/token", json={}) as answer:
+                assert answer.status == 200 and set(await answer.json()) == {"token", "expiresAt"}
+    finally:
+        server.terminate()
+        await server.wait()
+    assert [r.operation for r in fake.requests] == ["fabric.subscriber_tokens.create"]
