@@ -60,7 +60,8 @@ class Core:
         per_subscriber: tuple[int, float],
         spans: RouteSpans,
     ) -> None:
-        self._routes = routes
+        #: The routes by name (``fabric/token``), as the adapters resolve them.
+        self.routes = routes
         self._identify = identify
         self._store = store
         self._origins = origins
@@ -70,7 +71,7 @@ class Core:
     async def handle(self, incoming: Incoming) -> Answer:
         """The answer to ``incoming``, whatever happens (an unexpected error of the app's policy included: a 500,
         logged)."""
-        route = self._routes.get(incoming.route)
+        route = self.routes.get(incoming.route)
         if route is None:
             return refusal(404, "no such route", "not_found")
         if self._spans.enabled:
