@@ -35,11 +35,12 @@ HANDWRITTEN = "hand-written re-issue (`subscriber_tokens.create`)"
 ROUTES = {"mount `fabric/token`": "/signalwire/fabric/token", HANDWRITTEN: "/handwritten/token"}  # name -> path
 
 
-def backend(api: str) -> web.Application:
+def backend(api: str, transport: Any = None) -> web.Application:
+    """The backend's routes over one client of the API at ``api`` (or of ``transport``, which then answers it)."""
     from signalwire_tokens import SignalWireClient
     from signalwire_tokens.web import BrowserTokens, Subscriber
 
-    client = SignalWireClient(None, PROJECT, "PT" + "0" * 48, base_url=api, max_connections=1000)
+    client = SignalWireClient(None, PROJECT, "PT" + "0" * 48, base_url=api, max_connections=1000, transport=transport)
     sessions: dict[str, str] = {}  # session cookie -> the user's email
 
     async def identify(request: web.Request) -> Subscriber | None:

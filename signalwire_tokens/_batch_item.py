@@ -58,6 +58,8 @@ class BatchFailure:
 
 if TYPE_CHECKING:
     BatchItem: TypeAlias = "BatchSuccess[TokenT] | BatchFailure"
+    """One outcome of a batch, ``BatchSuccess[TokenT] | BatchFailure``: ``BatchItem`` bare is a chat token batch's,
+    ``BatchItem[RoomToken]`` a room token batch's; ``item.ok is True`` narrows it to the success."""
 else:
 
     class _GenericUnion:

@@ -235,7 +235,10 @@ class Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+"""What a middleware calls to go on down the chain (``call_next``): the rest of the chain, as one async function."""
 Middleware = Callable[[Request, Handler], Awaitable[Response]]
+"""``async def mw(request, call_next) -> Response``: sees a request (a new one made with ``attrs.evolve`` to change
+it) and returns the response ``call_next`` gave, or one of its own."""
 
 
 class Transport(Protocol):

@@ -81,7 +81,12 @@ def test_a_subscriber_carries_the_profile_fields_and_no_password() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"reference": ""}, "reference"), ({"application_id": "app-1"}, "application_id"), ({"region": "eu"}, "region")],
+    [
+        ({"reference": ""}, "reference"),
+        ({"application_id": "app-1"}, "application_id"),
+        ({"region": "eu"}, "region"),
+        ({"first_name": ["Alice"]}, "first_name"),
+    ],
 )
 def test_a_subscriber_is_checked_as_its_token_request_would_be(fields: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:

@@ -172,3 +172,35 @@ async def test_a_refresh_whose_request_is_cancelled_still_stores_the_new_refresh
     assert stored.refresh_token != old.refresh_token
     assert fake.fabric.refresh_tokens[stored.refresh_token]["used"] is False
     assert refreshing.sent == []
+
+
+async def test_a_session_is_made_while_the_subscribers_lock_is_held(browser: Browser, store: MemoryTokenStore) -> None:
+    # fabric/token spends no refresh token, so it need not wait for a refresh of the same subscriber in flight.
+    async with store.single_flight(ALICE):
+        reply = await asyncio.wait_for(browser.post("fabric/token"), timeout=5)
+    assert reply.status == 200
+    stored = await store.get(ALICE)
+    assert stored is not None and stored.token == reply.json()["token"]
+
+
+@pytest.mark.parametrize("slower", ["fabric.subscriber_tokens.refresh", "fabric.subscriber_tokens.create"])
+async def test_a_session_made_beside_a_refresh_leaves_an_unspent_refresh_token_stored(
+    slower: str, browser: Browser, store: MemoryTokenStore, fake: FakeSignalWire, clock: Clock
+) -> None:
+    await browser.post("fabric/token")
+    clock.now += 1.7 * 3600
+    fake.delay(0.05, operation=slower)  # whichever is slower stores last
+    first, second = (
+        ("fabric/refresh", "fabric/token") if slower.endswith("refresh") else ("fabric/token", "fabric/refresh")
+    )
+    pending = asyncio.ensure_future(browser.post(first))
+    await fake.wait_for_requests(2)
+    replies = [await browser.post(second), await pending]
+    assert [reply.status for reply in replies] == [200, 200]
+    stored = await store.get(ALICE)
+    assert stored is not None and stored.token in {reply.json()["token"] for reply in replies}
+    assert fake.fabric.refresh_tokens[stored.refresh_token]["used"] is False
+    # And the next refresh due swaps it (a spent one would be refused, and a new session made instead).
+    clock.now += 1.7 * 3600
+    assert (await browser.post("fabric/refresh")).status == 200
+    assert operations(fake)[-1] == "fabric.subscriber_tokens.refresh"

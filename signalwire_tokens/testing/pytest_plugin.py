@@ -8,7 +8,8 @@ Registered automatically (a ``pytest11`` entry point) when the package is instal
   (for ``client.video.conference_tokens``; ``signalwire_fake.add_conference`` makes others);
 - ``signalwire_fast_retries``: :func:`fast_retries` for the test: every client skips retry waits.
 
-Both are async fixtures and need pytest-asyncio; without it they are simply not defined.
+The first three need pytest-asyncio (``signalwire_fake`` and ``signalwire_client`` are async fixtures, and
+``signalwire_conference`` uses the first); without it they are simply not defined.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import attrs
 
 __all__ = ["Answer", "BodyError", "json_answer", "refusal"]
 
+#: Compact JSON, made once: ``json.dumps`` with ``separators`` would make an encoder per answer.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 _ALWAYS = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -32,7 +34,7 @@ class Answer:
 
 def json_answer(status: int, body: Mapping[str, Any], outcome: str, headers: Mapping[str, str] | None = None) -> Answer:
     """An answer with ``body`` as compact JSON and the headers every answer has."""
-    encoded = json.dumps(body, separators=(",", ":")).encode()
+    encoded = _COMPACT.encode(body).encode()
     return Answer(status, {**_ALWAYS, **(headers or {})}, encoded, outcome)
 
 

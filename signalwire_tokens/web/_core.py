@@ -60,7 +60,8 @@ class Core:
         per_subscriber: tuple[int, float],
         spans: RouteSpans,
     ) -> None:
-        self._routes = routes
+        #: The routes by name (``fabric/token``), as the adapters resolve them.
+        self.routes = routes
         self._identify = identify
         self._store = store
         self._origins = origins
@@ -70,32 +71,35 @@ class Core:
     async def handle(self, incoming: Incoming) -> Answer:
         """The answer to ``incoming``, whatever happens (an unexpected error of the app's policy included: a 500,
         logged)."""
-        route = self._routes.get(incoming.route)
+        route = self.routes.get(incoming.route)
         if route is None:
             return refusal(404, "no such route", "not_found")
-        async with self._spans.span(route.name, incoming.method) as record:
-            try:
+        if self._spans.enabled:
+            async with self._spans.span(route.name, incoming.method) as record:
                 answer = await self._answer(route, incoming)
-            except Exception as error:
-                logger.exception("%s: the request failed unexpectedly", route.name)
-                answer = attrs.evolve(refusal(500, "internal error", "internal_error"), error_type=type(error).__name__)
-            record(answer)
+                record(answer)
+        else:
+            answer = await self._answer(route, incoming)
         # A token handed out is routine; a refusal is worth a line; a failure is the operator's business.
         level = logging.DEBUG if answer.status < 300 else logging.INFO if answer.status < 500 else logging.WARNING
         logger.log(level, "%s %s: %s (%d)", incoming.method, route.name, answer.outcome, answer.status)
         return answer
 
     async def _answer(self, route: Route, incoming: Incoming) -> Answer:
-        if incoming.method not in ("POST", "OPTIONS"):
-            return refusal(405, "only POST", "method_not_allowed", headers=_ALLOW)
-        origin = self._origins.check(incoming.headers, incoming.own_origin)
-        if origin is None:
-            return refusal(403, "this origin may not ask for tokens", "origin_refused")
-        if incoming.method == "OPTIONS":
-            headers = {**_ALLOW, **self._origins.preflight(origin, incoming.headers)}
-            return Answer(204, {"Cache-Control": "no-store", **headers}, b"", "preflight")
-        answer = await self._post(route, incoming)
-        return answer.with_headers(self._origins.cors(origin, incoming.own_origin))
+        try:
+            if incoming.method not in ("POST", "OPTIONS"):
+                return refusal(405, "only POST", "method_not_allowed", headers=_ALLOW)
+            origin = self._origins.check(incoming.headers, incoming.own_origin)
+            if origin is None:
+                return refusal(403, "this origin may not ask for tokens", "origin_refused")
+            if incoming.method == "OPTIONS":
+                headers = {**_ALLOW, **self._origins.preflight(origin, incoming.headers)}
+                return Answer(204, {"Cache-Control": "no-store", **headers}, b"", "preflight")
+            answer = await self._post(route, incoming)
+            return answer.with_headers(self._origins.cors(origin, incoming.own_origin))
+        except Exception as error:
+            logger.exception("%s: the request failed unexpectedly", route.name)
+            return attrs.evolve(refusal(500, "internal error", "internal_error"), error_type=type(error).__name__)
 
     async def _post(self, route: Route, incoming: Incoming) -> Answer:
         if not is_json(incoming.headers.get("Content-Type")):

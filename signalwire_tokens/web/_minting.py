@@ -75,11 +75,15 @@ class Minter:
         return sat.token, sat.expires_at
 
     async def session(self, subscriber: Subscriber) -> Minted:
-        """A default-scope SAT whose refresh token is stored (replacing any) for ``fabric/refresh``."""
-        async with self._store.single_flight(subscriber.reference):
-            return await self._create(subscriber)
+        """A default-scope SAT whose refresh token is stored (replacing any) for ``fabric/refresh``.
 
-    async def _create(self, subscriber: Subscriber) -> Minted:
+        Without the subscriber's lock: it spends no refresh token, and what it stores is a pair nobody has used, so
+        every interleaving with others leaves an unspent refresh token stored. Two sessions made at once each store
+        theirs, the last one stays, and either serves every tab (a refresh answers for the subscriber, not the tab).
+        Beside a refresh in flight: stored before the refresh stores, it is replaced by the refresh's new pair, also
+        unspent; stored after, it replaces that pair, which is then unused; and a refresh that ends by forgetting
+        the session (its token perhaps spent) may forget this one too, which costs the next refresh a new session
+        and nothing else. The lock would add nothing but a wait (and a round trip to a shared store)."""
         request = subscriber.token_request(expire_at=self.expire_at())
         sat = await self._client.fabric.subscriber_tokens.mint(request)
         await self._keep(subscriber, sat)
@@ -108,7 +112,7 @@ class Minter:
             if stored is not None and stored.expires_at - now >= FRESH_ENOUGH:
                 return stored.token, stored.expires_at
             if stored is None or stored.refresh_expires_at <= now:
-                return await self._create(subscriber)
+                return await self.session(subscriber)
             try:
                 sat = await self._client.fabric.subscriber_tokens.refresh(stored.refresh_token)
                 # Its two hours by this mount's clock, which judges every expiry here (taken before the answer came,
@@ -122,7 +126,7 @@ class Minter:
                     raise
                 logger.info("fabric/refresh: the stored refresh token was refused (%s): a new SAT instead", error)
                 await self._store.delete(subscriber.reference)
-                return await self._create(subscriber)
+                return await self.session(subscriber)
             await self._keep(subscriber, sat)
             return sat.token, sat.expires_at
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -32,10 +33,32 @@ class Subscriber:
 
     def __attrs_post_init__(self) -> None:
         # The request's own checks (reference not empty, application_id a UUID, region from the spec's enum...), run
-        # when the app makes the subscriber, so a mistake in identify is found there and not as a failed mint.
-        self.token_request()
+        # when the app makes the subscriber, so a mistake in identify is found there and not as a failed mint. Once
+        # per subscriber: identify makes the same few again on every request.
+        try:
+            _check(self)
+        except TypeError:  # a field that cannot be hashed cannot be cached: checked (and refused) as it is
+            self.token_request()
 
     def token_request(self, **token: Any) -> SubscriberTokenRequest:
         """The request for this subscriber's SAT: their fields, with ``token``'s (``expire_at``, ``scope``,
         ``fingerprint``)."""
-        return SubscriberTokenRequest(**attrs.asdict(self, recurse=False), **token)
+        return SubscriberTokenRequest(
+            self.reference,
+            application_id=self.application_id,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            display_name=self.display_name,
+            job_title=self.job_title,
+            time_zone=self.time_zone,
+            country=self.country,
+            region=self.region,
+            company_name=self.company_name,
+            **token,
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def _check(subscriber: Subscriber) -> None:
+    """Check ``subscriber``'s fields; remembered for the subscribers checked last (a refusal is not remembered)."""
+    subscriber.token_request()
