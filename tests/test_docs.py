@@ -183,6 +183,9 @@ async def run_blocks(page_blocks: list[str], name: str, monkeypatch: pytest.Monk
     monkeypatch.setenv("SIGNALWIRE_SPACE", "example")
     monkeypatch.setenv("SIGNALWIRE_PROJECT_ID", "ea14556a-984f-11ee-b9d1-0242ac120002")
     monkeypatch.setenv("SIGNALWIRE_API_TOKEN", "PTreadme")
+    # The fleet's configuration, as the browser endpoints' page reads it (nothing connects to Redis there).
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SIGNALWIRE_TOKENS_KEYS", "Z5lJvkQ3d8b8bI4Jv0o2vPZQm0lG8wq2XbH6d3iY6zE=")
     ran = Ran()
     async with FakeSignalWire() as fake, fake.client() as client:
         namespace: dict[str, Any] = {name: getattr(signalwire_tokens, name) for name in signalwire_tokens.__all__}
