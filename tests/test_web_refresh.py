@@ -1,6 +1,6 @@
 """``fabric/refresh``: the stored refresh token swapped for a new pair, once per subscriber however many tabs ask at
-once; a stored SAT still fresh answered as it is; none stored, expired or refused: a new SAT as ``fabric/token``
-makes. A refresh token never reaches the browser."""
+at once (every refresh after the one in flight ended swaps again); none stored, expired or refused: a new SAT as
+``fabric/token`` makes. A refresh token never reaches the browser."""
 
 from __future__ import annotations
 
@@ -79,20 +79,23 @@ async def test_a_refresh_near_expiry_swaps_the_refresh_token_and_stores_the_new_
     new = await store.get(ALICE)
     assert new is not None and new.token == body["token"] and new.refresh_token != old.refresh_token  # type: ignore[union-attr]
     assert new.refresh_token.encode() not in reply.body
-    # A tab refreshing just after: the SAT just stored is fresh, and the new refresh token is kept for later.
+    # A refresh after that one ended swaps again, with the refresh token it stored.
     clock.now += 5
-    assert (await browser.post("fabric/refresh")).json() == body
-    assert operations(fake) == ["fabric.subscriber_tokens.create", "fabric.subscriber_tokens.refresh"]
+    again = await browser.post("fabric/refresh")
+    assert again.status == 200 and again.json()["token"] != body["token"]
+    assert fake.requests[2].json() == {"refresh_token": new.refresh_token}
+    assert operations(fake)[1:] == ["fabric.subscriber_tokens.refresh"] * 2
 
 
-async def test_a_refresh_while_the_stored_sat_is_fresh_answers_it_without_spending_the_refresh_token(
-    browser: Browser, fake: FakeSignalWire, clock: Clock
+async def test_a_refresh_right_after_a_sign_in_swaps_the_refresh_token_it_stored(
+    browser: Browser, store: MemoryTokenStore, fake: FakeSignalWire
 ) -> None:
     first = (await browser.post("fabric/token")).json()
-    clock.now += 30 * 60
-    again = (await browser.post("fabric/refresh")).json()
-    assert again == first
-    assert operations(fake) == ["fabric.subscriber_tokens.create"]
+    stored = await store.get(ALICE)
+    again = await browser.post("fabric/refresh")
+    assert again.status == 200 and again.json()["token"] != first["token"]
+    assert operations(fake) == ["fabric.subscriber_tokens.create", "fabric.subscriber_tokens.refresh"]
+    assert stored is not None and fake.requests[1].json() == {"refresh_token": stored.refresh_token}
 
 
 async def test_a_refresh_with_nothing_stored_mints_a_new_session(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import attrs
@@ -22,15 +22,9 @@ from ._subscriber import Subscriber
 if TYPE_CHECKING:
     from .._client import SignalWireClient
 
-__all__ = ["FRESH_ENOUGH", "Minted", "Minter"]
+__all__ = ["Minted", "Minter"]
 
 logger = logging.getLogger("signalwire_tokens.web")
-
-#: A stored SAT with at least this much life left answers a refresh as it is. The SDK refreshes shortly before its
-#: SAT expires, so a stored SAT this fresh was minted moments ago for another tab of the same subscriber (or by a
-#: refresh that just finished): answering it keeps the new refresh token for when it is needed, instead of spending
-#: it on a token no better than the one in hand.
-FRESH_ENOUGH = timedelta(hours=1)
 
 #: A minted token as a browser gets it: the token and its expiry (None for a room token, which has none).
 Minted = tuple[str, datetime | None]
@@ -95,9 +89,9 @@ class Minter:
         await self._store.put(subscriber.reference, session)
 
     async def refresh(self, subscriber: Subscriber) -> Minted:
-        """The stored session renewed: its SAT as it is when fresh (see :data:`FRESH_ENOUGH`), else its refresh
-        token swapped for a new pair; with none stored, or one SignalWire refuses, a new session. One at a time
-        per subscriber, across the store: a refresh token works once.
+        """The stored session renewed: its refresh token swapped for a new pair; with none stored, or one
+        SignalWire refuses, a new session. One at a time per subscriber, across the store, since a refresh token
+        works once: a refresh that waited for another in flight answers the session that one stored.
 
         The swap runs to its end even when the request asking for it is cancelled (its browser went away): once
         the refresh token is sent it may be spent, and only storing its successor keeps the session alive."""
@@ -106,10 +100,13 @@ class Minter:
         return await asyncio.shield(swap)
 
     async def _refresh(self, subscriber: Subscriber) -> Minted:
+        # Read before the lock: a session that differs once the lock is held was stored by a refresh (or a sign-in)
+        # that ran while this one waited, and is the one to answer, its refresh token unspent.
+        seen = await self._store.get(subscriber.reference)
         async with self._store.single_flight(subscriber.reference):
             stored = await self._store.get(subscriber.reference)
             now = self._now()
-            if stored is not None and stored.expires_at - now >= FRESH_ENOUGH:
+            if stored is not None and stored != seen and stored.expires_at > now:
                 return stored.token, stored.expires_at
             if stored is None or stored.refresh_expires_at <= now:
                 return await self.session(subscriber)
