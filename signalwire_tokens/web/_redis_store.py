@@ -16,7 +16,7 @@ import logging
 import math
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import InvalidRequestError
@@ -151,32 +151,50 @@ class RedisTokenStore:
                 state = self._states[loop] = LoopState(loop, Redis.from_pool(pool), owned=True)
         return state.client
 
-    async def _ask(self, call: Awaitable[T]) -> T:
+    async def _ask(self, call: Callable[[], Awaitable[T]]) -> T:
+        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import RedisError
 
         try:
-            return await guarded(call)
+            try:
+                return await guarded(call())
+            except RedisConnectionError:
+                # A pooled connection Redis's restart broke fails once, before its command reaches the new server:
+                # the pool's idle connections are dropped and the call asked once more, on a fresh connection.
+                await self._drop_idle_connections()
+                return await guarded(call())
         except (RedisError, OSError, RuntimeError) as error:
             # RuntimeError: a pool used on a loop its connections do not belong to ("Event loop is closed").
+            await self._drop_idle_connections()
             raise TokenStoreError(
                 f"the token store's Redis at {self.where} is unreachable ({type(error).__name__}): try again later"
             ) from error
 
+    async def _drop_idle_connections(self) -> None:
+        # The pooled connections an outage broke are closed at once, so that once Redis is back the next call opens
+        # a fresh one instead of each stale connection failing one more request. Those in use are left to their
+        # calls: one command's failure must not break the others in flight.
+        state = self._states.get(asyncio.get_running_loop())
+        if state is not None:
+            with contextlib.suppress(Exception):
+                await state.client.connection_pool.disconnect(inuse_connections=False)
+
     async def get(self, reference: str) -> StoredSession | None:
         """The session stored for ``reference``, or None (none stored, its refresh token expired, or no key
         opens it)."""
-        sealed = await self._ask(self._client().get(self._name("session", reference)))
+        sealed = await self._ask(lambda: self._client().get(self._name("session", reference)))
         return None if sealed is None else self._sealer.open(sealed)
 
     async def put(self, reference: str, session: StoredSession) -> None:
         """Store ``session`` for ``reference``, sealed, expiring in Redis when its refresh token does."""
         expires_ms = math.ceil(session.refresh_expires_at.timestamp() * 1000)
         name = self._name("session", reference)
-        await self._ask(self._client().set(name, self._sealer.seal(session), pxat=expires_ms))
+        sealed = self._sealer.seal(session)
+        await self._ask(lambda: self._client().set(name, sealed, pxat=expires_ms))
 
     async def delete(self, reference: str) -> None:
         """Forget the session of ``reference``."""
-        await self._ask(self._client().delete(self._name("session", reference)))
+        await self._ask(lambda: self._client().delete(self._name("session", reference)))
 
     @contextlib.asynccontextmanager
     async def single_flight(self, reference: str) -> AsyncIterator[None]:
@@ -189,7 +207,7 @@ class RedisTokenStore:
         finally:
             try:
                 release = self._client().register_script(_RELEASE)
-                await self._ask(release(keys=[name], args=[holder]))
+                await self._ask(lambda: release(keys=[name], args=[holder]))
             except TokenStoreError as error:
                 # Nothing to undo: the lock frees itself at its life's end.
                 logger.warning("the refresh lock could not be released (%s): it expires by itself", error)
@@ -199,7 +217,7 @@ class RedisTokenStore:
         deadline = loop.time() + 2 * self.lock_life
         life_ms = max(1, math.ceil(self.lock_life * 1000))
         poll = FIRST_POLL
-        while not await self._ask(self._client().set(name, holder, nx=True, px=life_ms)):
+        while not await self._ask(lambda: self._client().set(name, holder, nx=True, px=life_ms)):
             left = deadline - loop.time()
             if left <= 0:
                 raise TokenStoreError(
@@ -214,7 +232,8 @@ class RedisTokenStore:
         wait."""
         admit = self._client().register_script(_ADMIT)
         period_ms = max(1, math.ceil(period * 1000))
-        wait_ms = await self._ask(admit(keys=[self._name("rate", key)], args=[period_ms, limit, secrets.token_hex(8)]))
+        member = secrets.token_hex(8)
+        wait_ms = await self._ask(lambda: admit(keys=[self._name("rate", key)], args=[period_ms, limit, member]))
         return None if int(wait_ms) < 0 else int(wait_ms) / 1000
 
     async def aclose(self) -> None:
