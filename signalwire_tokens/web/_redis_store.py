@@ -109,17 +109,17 @@ class RedisTokenStore:
             raise InvalidRequestError(f"url must be a Redis URL, got {type(url).__name__}", field="url")
         try:
             #: Where the Redis server is: host, port and database (or a unix socket), never a password.
-            self.where = _where(parse_url(url))  # parsed now: a typo fails here, not at the first request
+            self.where: str = _where(parse_url(url))  # parsed now: a typo fails here, not at the first request
         except ValueError as error:
             raise InvalidRequestError(f"not a Redis URL: {error}", field="url") from error
         self._url = url
         self._sealer = Sealer(keys)
         #: What every Redis key of this store starts with.
-        self.prefix = check_str("prefix", prefix, min_length=1, max_length=200)
+        self.prefix: str = check_str("prefix", prefix, min_length=1, max_length=200)
         #: The longest a refresh's lock is held (seconds): a holder that died frees it then.
-        self.lock_life = check_seconds("lock_life", lock_life, positive=True)
+        self.lock_life: float = check_seconds("lock_life", lock_life, positive=True)
         #: The most connections the store opens on one event loop; past them, a call waits for one to free.
-        self.max_connections = check_int("max_connections", max_connections, minimum=1)
+        self.max_connections: int = check_int("max_connections", max_connections, minimum=1)
         self._states: dict[asyncio.AbstractEventLoop, LoopState] = {}
         self._lock = threading.Lock()  # loops on other threads look up and add their pools too
 
